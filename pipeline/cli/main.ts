@@ -1,0 +1,31 @@
+import { Command, CommanderError } from 'commander';
+import { registerStackCommands } from './commands/stack.js';
+import { registerMigrateCommand } from './commands/migrate.js';
+import { registerRunCommand } from './commands/run.js';
+import { registerDemoCommand } from './commands/demo.js';
+import { ConfigError } from '../config/load.js';
+
+const program = new Command()
+  .name('costline')
+  .description('Streaming cost and performance monitor for AI fleets')
+  .option('-c, --config <file>', 'YAML or JSON config file (default: $COSTLINE_CONFIG)')
+  .showHelpAfterError()
+  .exitOverride();
+
+registerStackCommands(program);
+registerMigrateCommand(program);
+registerRunCommand(program);
+registerDemoCommand(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) process.exit(error.exitCode);
+  if (error instanceof ConfigError) {
+    process.stderr.write(`costline: ${error.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`costline: ${(error as Error).message}\n`);
+  if (process.env.COSTLINE_DEBUG) process.stderr.write(`${(error as Error).stack}\n`);
+  process.exit(1);
+}

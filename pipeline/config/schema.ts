@@ -1,0 +1,116 @@
+import { z } from 'zod';
+
+/**
+ * The configuration contract. Every key has a default that works against the local stack
+ * (`costline stack up`), so a config file only says what differs. Durations are milliseconds.
+ */
+
+const brokerList = z
+  .array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'each broker is host:port, e.g. 127.0.0.1:9092'))
+  .min(1, 'at least one broker is needed');
+
+const httpUrl = z.string().url().refine((u) => /^https?:\/\//.test(u), 'must start with http:// or https://');
+
+export const saslSchema = z.strictObject({
+  mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+  username: z.string().min(1),
+  password: z.string().min(1),
+});
+
+export const kafkaSchema = z.strictObject({
+  brokers: brokerList.default(['127.0.0.1:19092']),
+  clientId: z.string().min(1).default('costline'),
+  groupId: z.string().min(1).default('costline-pipeline'),
+  ssl: z.boolean().default(false),
+  sasl: saslSchema.optional(),
+  /** Partitions for topics costline creates itself (outputs, and inputs on the local stack). */
+  partitions: z.number().int().min(1).max(1024).default(3),
+});
+
+export const schemaRegistrySchema = z.strictObject({
+  url: httpUrl.default('http://127.0.0.1:18081/apis/ccompat/v7'),
+  username: z.string().optional(),
+  password: z.string().optional(),
+});
+
+export const clickhouseSchema = z.strictObject({
+  url: httpUrl.default('http://127.0.0.1:18123'),
+  username: z.string().default('default'),
+  password: z.string().default(''),
+  database: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'letters, digits and underscores, not starting with a digit')
+    .default('costline'),
+});
+
+export const topicsSchema = z.strictObject({
+  tokens: z.string().min(1).default('telemetry.tokens'),
+  gpu: z.string().min(1).default('telemetry.gpu'),
+  queue: z.string().min(1).default('telemetry.queue'),
+  billing: z.string().min(1).default('billing.costs'),
+  alerts: z.string().min(1).default('costline.alerts'),
+  actions: z.string().min(1).default('costline.actions'),
+  dlq: z.string().min(1).default('costline.dlq'),
+});
+
+export const lateness = z.strictObject({
+  /** How far behind the newest event an event may arrive and still count as on time. */
+  maxOutOfOrdernessMs: z.number().int().min(0),
+  /** How long after a window's end (in event time) it still accepts events and re-emits. */
+  allowedLatenessMs: z.number().int().min(0),
+});
+
+export const windowsSchema = z.strictObject({
+  sizeMs: z.number().int().min(1000).max(3_600_000).default(60_000),
+  telemetry: lateness.default({ maxOutOfOrdernessMs: 5_000, allowedLatenessMs: 30_000 }),
+  /** A partition silent this long (wall clock) stops holding the watermark back. */
+  idlePartitionMs: z.number().int().min(100).default(10_000),
+  /** Events further than this ahead of the broker's clock are rejected as from the future. */
+  maxFutureSkewMs: z.number().int().min(0).default(3_600_000),
+});
+
+export const sinkSchema = z.strictObject({
+  flushIntervalMs: z.number().int().min(50).max(60_000).default(1_000),
+  maxBatchRows: z.number().int().min(1).max(1_000_000).default(50_000),
+  retryMaxDelayMs: z.number().int().min(100).default(30_000),
+});
+
+export const latencyRegressionSchema = z.strictObject({
+  /** Windows of the key's own history the trailing median is taken over. */
+  historyWindows: z.number().int().min(3).max(1440).default(15),
+  /** No verdict before this many windows of history: a new key has no baseline yet. */
+  minHistory: z.number().int().min(2).default(5),
+  /** Fire when p95 exceeds the trailing median by this factor ... */
+  ratio: z.number().gt(1).default(1.5),
+  /** ... and by at least this many milliseconds, so a fast endpoint's jitter stays quiet. */
+  minDeltaMs: z.number().min(0).default(50),
+  /** Requests a window needs for its p95 to count. */
+  minRequests: z.number().int().min(1).default(20),
+  /** Consecutive breaching windows before firing, and clean ones before resolving. */
+  fireAfter: z.number().int().min(1).default(2),
+  resolveAfter: z.number().int().min(1).default(3),
+});
+
+export const detectorsSchema = z.strictObject({
+  latencyRegression: latencyRegressionSchema.default(latencyRegressionSchema.parse({})),
+});
+
+export const observabilitySchema = z.strictObject({
+  /** Port of /metrics, /healthz and /readyz; 0 turns the HTTP endpoint off. */
+  metricsPort: z.number().int().min(0).max(65535).default(9464),
+  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+});
+
+export const configSchema = z.strictObject({
+  kafka: kafkaSchema.default(kafkaSchema.parse({})),
+  schemaRegistry: schemaRegistrySchema.default(schemaRegistrySchema.parse({})),
+  clickhouse: clickhouseSchema.default(clickhouseSchema.parse({})),
+  topics: topicsSchema.default(topicsSchema.parse({})),
+  windows: windowsSchema.default(windowsSchema.parse({})),
+  sink: sinkSchema.default(sinkSchema.parse({})),
+  detectors: detectorsSchema.default(detectorsSchema.parse({})),
+  observability: observabilitySchema.default(observabilitySchema.parse({})),
+});
+
+export type CostlineConfig = z.infer<typeof configSchema>;
+export type LatencyRegressionConfig = z.infer<typeof latencyRegressionSchema>;

@@ -1,0 +1,93 @@
+import avro from 'avsc';
+import type { Contract } from './contracts.js';
+
+/**
+ * The Confluent wire format, in one place: byte 0 is the magic byte 0, bytes 1-4 the schema id
+ * (big-endian), the rest the Avro binary body written with that schema.
+ */
+export const MAGIC_BYTE = 0;
+export const HEADER_LENGTH = 5;
+
+/** Why a record could not be decoded; each reason becomes a dead-letter reason. */
+export type DecodeFailureReason = 'empty-value' | 'wrong-magic-byte' | 'truncated-header' | 'unknown-schema-id' | 'incompatible-schema' | 'undecodable-avro';
+
+export type DecodeResult<T> = { ok: true; value: T; schemaId: number } | { ok: false; reason: DecodeFailureReason; detail: string; schemaId?: number };
+
+/** The registry calls the codec needs; implemented over the Schema Registry REST API in registry-client.ts. */
+export interface SchemaSource {
+  /** The writer schema registered under id, or undefined when the registry does not know the id. */
+  schemaById(id: number): Promise<Record<string, unknown> | undefined>;
+  /** Registers schema under subject (idempotent) and returns its id. */
+  register(subject: string, schema: Record<string, unknown>): Promise<number>;
+}
+
+export function encodeWithId(schemaId: number, type: avro.Type, value: unknown): Buffer {
+  const body = type.toBuffer(value);
+  const out = Buffer.allocUnsafe(HEADER_LENGTH + body.length);
+  out.writeUInt8(MAGIC_BYTE, 0);
+  out.writeUInt32BE(schemaId, 1);
+  body.copy(out, HEADER_LENGTH);
+  return out;
+}
+
+/**
+ * Encodes and decodes one topic's values. Decoding resolves the writer's schema (by id, cached)
+ * to this reader's schema, so producers may add optional fields without breaking this consumer.
+ */
+export class WireCodec<T> {
+  private readonly resolvers = new Map<number, avro.Resolver | DecodeFailureReason>();
+  private writerId: number | undefined;
+
+  constructor(
+    private readonly source: SchemaSource,
+    private readonly contract: Contract<T>,
+    private readonly subject: string,
+  ) {}
+
+  /** Registers the reader schema under the subject (once) and returns its id. */
+  async schemaId(): Promise<number> {
+    this.writerId ??= await this.source.register(this.subject, this.contract.schema);
+    return this.writerId;
+  }
+
+  async encode(value: T): Promise<Buffer> {
+    return encodeWithId(await this.schemaId(), this.contract.type, value);
+  }
+
+  /** Registry outages throw (they are transient: the caller retries); bad bytes return a failure value. */
+  async decode(bytes: Buffer | null): Promise<DecodeResult<T>> {
+    if (bytes === null || bytes.length === 0) return { ok: false, reason: 'empty-value', detail: 'the record has no value' };
+    if (bytes[0] !== MAGIC_BYTE) return { ok: false, reason: 'wrong-magic-byte', detail: `first byte is 0x${bytes[0]!.toString(16).padStart(2, '0')}, expected 0x00 (Confluent wire format)` };
+    if (bytes.length < HEADER_LENGTH) return { ok: false, reason: 'truncated-header', detail: `value is ${bytes.length} bytes, shorter than the 5-byte header` };
+    const schemaId = bytes.readUInt32BE(1);
+    const resolver = await this.resolverFor(schemaId);
+    if (resolver === 'unknown-schema-id') return { ok: false, reason: 'unknown-schema-id', detail: `schema id ${schemaId} is not in the registry`, schemaId };
+    if (typeof resolver === 'string') {
+      return { ok: false, reason: 'incompatible-schema', detail: `schema id ${schemaId} (${this.subject}) cannot be read as ${this.contract.name}`, schemaId };
+    }
+    try {
+      const value = this.contract.type.fromBuffer(bytes.subarray(HEADER_LENGTH), resolver) as T;
+      return { ok: true, value, schemaId };
+    } catch (error) {
+      return { ok: false, reason: 'undecodable-avro', detail: `Avro body does not decode with schema id ${schemaId}: ${(error as Error).message}`, schemaId };
+    }
+  }
+
+  /** Resolvers by writer schema id; a failure is cached too, so a flood of bad ids costs one registry call each. */
+  private async resolverFor(schemaId: number): Promise<avro.Resolver | DecodeFailureReason> {
+    const cached = this.resolvers.get(schemaId);
+    if (cached) return cached;
+    const writerSchema = await this.source.schemaById(schemaId);
+    let outcome: avro.Resolver | DecodeFailureReason;
+    if (!writerSchema) outcome = 'unknown-schema-id';
+    else {
+      try {
+        outcome = this.contract.type.createResolver(avro.Type.forSchema(writerSchema as avro.Schema));
+      } catch {
+        outcome = 'incompatible-schema';
+      }
+    }
+    this.resolvers.set(schemaId, outcome);
+    return outcome;
+  }
+}
