@@ -3,6 +3,7 @@ import { registerStackCommands } from './commands/stack.js';
 import { registerMigrateCommand } from './commands/migrate.js';
 import { registerRunCommand } from './commands/run.js';
 import { registerDemoCommand } from './commands/demo.js';
+import { registerTailCommand } from './commands/tail.js';
 import { ConfigError } from '../config/load.js';
 
 const program = new Command()
@@ -16,6 +17,7 @@ registerStackCommands(program);
 registerMigrateCommand(program);
 registerRunCommand(program);
 registerDemoCommand(program);
+registerTailCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,22 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The pipeline's Prometheus metrics, on one registry per process (tests make their own). */
+export function createMetrics(registry = new Registry()) {
+  collectDefaultMetrics({ register: registry, prefix: 'costline_process_' });
+  return {
+    registry,
+    eventsIn: new Counter({ name: 'costline_events_total', help: 'Records consumed, by topic and outcome (accepted, dead_letter)', labelNames: ['topic', 'outcome'], registers: [registry] }),
+    deadLetters: new Counter({ name: 'costline_dead_letters_total', help: 'Records sent to the dead-letter topic, by reason', labelNames: ['reason', 'topic'], registers: [registry] }),
+    windowState: new Gauge({ name: 'costline_window_state_windows', help: 'Windows held in memory (one per key and open window)', registers: [registry] }),
+    watermarkLag: new Gauge({ name: 'costline_watermark_lag_seconds', help: 'Wall clock minus the watermark, per source', labelNames: ['source'], registers: [registry] }),
+    consumerLag: new Gauge({ name: 'costline_consumer_lag_records', help: 'High watermark minus the next offset to read, per topic and partition', labelNames: ['topic', 'partition'], registers: [registry] }),
+    flushSeconds: new Histogram({ name: 'costline_flush_seconds', help: 'Time to flush rollups, alerts and commit offsets', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry] }),
+    clickhouseRows: new Counter({ name: 'costline_clickhouse_rows_total', help: 'Rows inserted into ClickHouse, by table', labelNames: ['table'], registers: [registry] }),
+    clickhouseInsertSeconds: new Histogram({ name: 'costline_clickhouse_insert_seconds', help: 'ClickHouse insert latency, by table', labelNames: ['table'], buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 5], registers: [registry] }),
+    sinkFailures: new Counter({ name: 'costline_sink_failures_total', help: 'Failed flushes (consumption pauses and retries with backoff)', labelNames: ['sink'], registers: [registry] }),
+    alerts: new Counter({ name: 'costline_alerts_total', help: 'Alert messages published, by rule and status', labelNames: ['rule', 'status'], registers: [registry] }),
+    commits: new Counter({ name: 'costline_offset_commits_total', help: 'Offset commits after durable flushes', registers: [registry] }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,6 @@
+// The ClickHouse sink: client, migrations, batched writers, and the one SQL literal escaper.
+export { createClickHouse, serverVersion, type ClickHouseClient } from './client.js';
+export { migrate, migrations, type Migration } from './migrations.js';
+export { TableWriter } from './table-writer.js';
+export { tokenRollupRow, alertRow } from './rows.js';
+export { identifier, literal, qualified } from './sql.js';

@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import avro from 'avsc';
+import { contracts, encodeWithId, WireCodec, type SchemaSource, type TokenUsage } from '../../schemas/index.js';
+
+/** Schemas by id held in memory: the codec's own logic under test, not a registry (integration tests use the real one). */
+class SchemasInMemory implements SchemaSource {
+  readonly byId = new Map<number, Record<string, unknown>>();
+  async schemaById(id: number) {
+    return this.byId.get(id);
+  }
+  async register(_subject: string, schema: Record<string, unknown>) {
+    const id = this.byId.size + 1;
+    this.byId.set(id, schema);
+    return id;
+  }
+}
+
+export const sampleTokenUsage: TokenUsage = {
+  event_time: 1_795_000_000_000,
+  request_id: 'r-1',
+  model_name: 'llama-3.1-70b',
+  model_version: 'v2',
+  response_model: null,
+  operation_name: 'chat',
+  region: 'eu-west-1',
+  endpoint: 'chat',
+  team: 'assistant',
+  experiment: 'exp-42',
+  environment: 'prod',
+  input_tokens: 900,
+  output_tokens: 120,
+  cached_input_tokens: 100,
+  latency_ms: 2100.5,
+  time_to_first_token_ms: 210,
+  status: 'ok',
+  retry_count: 0,
+  egress_bytes: 480,
+};
+
+const codec = (source = new SchemasInMemory()) => ({ source, codec: new WireCodec<TokenUsage>(source, contracts.tokenUsage, 'telemetry.tokens-value') });
+
+describe('Confluent wire format', () => {
+  it('round-trips a value: magic byte 0, 4-byte big-endian schema id, Avro body', async () => {
+    const { codec: c } = codec();
+    const bytes = await c.encode(sampleTokenUsage);
+    expect(bytes[0]).toBe(0);
+    expect(bytes.readUInt32BE(1)).toBe(1);
+    expect(await c.decode(bytes)).toEqual({ ok: true, value: sampleTokenUsage, schemaId: 1 });
+  });
+
+  it('resolves a newer writer schema with an added optional field to this reader', async () => {
+    const { source, codec: c } = codec();
+    const v2 = { ...contracts.tokenUsage.schema, fields: [...(contracts.tokenUsage.schema.fields as object[]), { name: 'gpu_type', type: ['null', 'string'], default: null }] };
+    source.byId.set(7, v2);
+    const bytes = encodeWithId(7, avro.Type.forSchema(v2 as avro.Schema), { ...sampleTokenUsage, gpu_type: 'H100' });
+    expect(await c.decode(bytes)).toEqual({ ok: true, value: sampleTokenUsage, schemaId: 7 });
+  });
+
+  it.each([
+    ['an empty value', Buffer.alloc(0), 'empty-value'],
+    ['JSON where Avro was expected', Buffer.from('{"model_name":"x"}'), 'wrong-magic-byte'],
+    ['a header cut short', Buffer.from([0, 0, 1]), 'truncated-header'],
+    ['an id the registry does not know', Buffer.from([0, 0, 0, 0, 99, 1, 2]), 'unknown-schema-id'],
+  ])('refuses %s with a reason', async (_name, bytes, reason) => {
+    const { codec: c } = codec();
+    await c.encode(sampleTokenUsage);
+    expect(await c.decode(bytes)).toMatchObject({ ok: false, reason });
+  });
+
+  it('refuses a truncated Avro body', async () => {
+    const { codec: c } = codec();
+    const bytes = await c.encode(sampleTokenUsage);
+    expect(await c.decode(bytes.subarray(0, bytes.length - 10))).toMatchObject({ ok: false, reason: 'undecodable-avro' });
+  });
+
+  it('refuses a writer schema that cannot be read as this contract', async () => {
+    const { source, codec: c } = codec();
+    source.byId.set(3, { type: 'record', name: 'Other', fields: [{ name: 'x', type: 'int' }] });
+    expect(await c.decode(encodeWithId(3, avro.Type.forSchema({ type: 'record', name: 'Other', fields: [{ name: 'x', type: 'int' }] }), { x: 1 }))).toMatchObject({ ok: false, reason: 'incompatible-schema' });
+  });
+});

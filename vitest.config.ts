@@ -1,0 +1,28 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    reporters: ['default'],
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts', 'pipeline/**/*.test.ts', 'detectors/**/*.test.ts', 'schemas/**/*.test.ts', 'sinks/**/*.test.ts'],
+          environment: 'node',
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/support/global-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 600_000,
+          // One broker, one ClickHouse: files run one after another so their timings stay honest.
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
