@@ -17,6 +17,16 @@ export class SchemaRegistryError extends Error {
   }
 }
 
+/** Registries point at the offending place by path (Apicurio: "at /fields/4/type"); name the field that path leads to. */
+function nameFieldsInPaths(text: string, schema: Record<string, unknown>): string {
+  const fields = Array.isArray(schema.fields) ? (schema.fields as { name?: unknown }[]) : [];
+  return text.replace(/\/fields\/(\d+)[\w/]*/g, (path: string, index: string, at: number) => {
+    const name = fields[Number(index)]?.name;
+    const alreadyNamed = typeof name === 'string' && text.slice(0, at).endsWith(`${name} at `);
+    return typeof name === 'string' && !alreadyNamed ? `${path} (field ${name})` : path;
+  });
+}
+
 /**
  * The Confluent Schema Registry REST API, as far as costline uses it. Works against any
  * implementation of that API (Confluent, Apicurio's ccompat endpoint, Karapace, Redpanda).
@@ -76,8 +86,13 @@ export class SchemaRegistryClient implements SchemaSource {
     const { status, json } = await this.call('POST', `/subjects/${encodeURIComponent(subject)}/versions`, { schema: JSON.stringify(schema), schemaType: 'AVRO' });
     if (status === 409) {
       throw new SchemaRegistryError(
-        `the registry refused this version of ${subject}: it is not compatible with the versions already registered (${String(json.message ?? 'incompatible schema')}). ` +
-          'Fix: make the change backward compatible (add fields as optional with a default, never remove or retype a field), or register it under a new subject.',
+        `the registry refused this version of ${subject}: it is not compatible with the version already registered, ` +
+          'so a consumer upgraded to it could not read the records already on the topic. ' +
+          // Registries answer with their exception class first (Apicurio: io.apicurio...RuleViolationException: ...); what follows says what is wrong.
+          `The registry says: ${nameFieldsInPaths(String(json.message ?? 'incompatible schema').replace(/^[\w.$]+(Exception|Error):\s*/, ''), schema)}. ` +
+          'Fix: make the change backward compatible: add a field only with a default (an optional one is "type": ["null", "<type>"], "default": null); ' +
+          'do not retype a field (only the widenings Avro allows are safe: int→long→float→double, string↔bytes) or rename one without an alias; ' +
+          'do not remove an enum symbol unless the enum has a default. A change that cannot be compatible needs a new topic (and so a new subject).',
         status,
         json.error_code as number | undefined,
       );
