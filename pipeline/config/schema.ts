@@ -23,6 +23,8 @@ export const kafkaSchema = z.strictObject({
   groupId: z.string().min(1).default('costline-pipeline'),
   ssl: z.boolean().default(false),
   sasl: saslSchema.optional(),
+  /** Where a consumer group with no committed offset starts: the oldest record, or only new ones. */
+  startFrom: z.enum(['earliest', 'latest']).default('earliest'),
   /** Partitions for topics costline creates itself (outputs, and inputs on the local stack). */
   partitions: z.number().int().min(1).max(1024).default(3),
 });
@@ -51,6 +53,8 @@ export const topicsSchema = z.strictObject({
   alerts: z.string().min(1).default('costline.alerts'),
   actions: z.string().min(1).default('costline.actions'),
   dlq: z.string().min(1).default('costline.dlq'),
+  /** Internal: stage 1 partial rollups and watermarks, keyed by rollup key, read by stage 2. */
+  partials: z.string().min(1).default('costline.internal.partials'),
 });
 
 export const lateness = z.strictObject({
@@ -63,6 +67,8 @@ export const lateness = z.strictObject({
 export const windowsSchema = z.strictObject({
   sizeMs: z.number().int().min(1000).max(3_600_000).default(60_000),
   telemetry: lateness.default({ maxOutOfOrdernessMs: 5_000, allowedLatenessMs: 30_000 }),
+  /** Billing arrives hours or days late: a line whose charge period ended longer ago than this is dead-lettered as late. */
+  billingAllowedLatenessMs: z.number().int().min(0).default(7 * 86_400_000),
   /** A partition silent this long (wall clock) stops holding the watermark back. */
   idlePartitionMs: z.number().int().min(100).default(10_000),
   /** Events further than this ahead of the broker's clock are rejected as from the future. */
@@ -91,6 +97,27 @@ export const latencyRegressionSchema = z.strictObject({
   resolveAfter: z.number().int().min(1).default(3),
 });
 
+export const gpuRateSchema = z.strictObject({
+  provider: z.string().min(1),
+  instanceType: z.string().min(1),
+  region: z.string().min(1).optional(),
+  perGpuHour: z.number().min(0),
+});
+
+export const costSchema = z.strictObject({
+  /** On-demand prices per GPU-hour; they override the built-in table (pipeline/core/rate-card.ts). */
+  gpuRates: z.array(gpuRateSchema).default([]),
+  /** For GPUs whose instance type no rate names, so an estimate is never silently zero. */
+  defaultPerGpuHour: z.number().min(0).default(2.5),
+  egressPerGb: z.number().min(0).default(0.09),
+  currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as USD').default('USD'),
+});
+
+export const cardinalitySchema = z.strictObject({
+  /** Distinct values per dimension (model_version, region, team, ...) before new ones fold into __overflow__. */
+  maxValuesPerDimension: z.number().int().min(1).default(10_000),
+});
+
 export const detectorsSchema = z.strictObject({
   latencyRegression: latencyRegressionSchema.default(latencyRegressionSchema.parse({})),
 });
@@ -108,6 +135,8 @@ export const configSchema = z.strictObject({
   topics: topicsSchema.default(topicsSchema.parse({})),
   windows: windowsSchema.default(windowsSchema.parse({})),
   sink: sinkSchema.default(sinkSchema.parse({})),
+  cost: costSchema.default(costSchema.parse({})),
+  cardinality: cardinalitySchema.default(cardinalitySchema.parse({})),
   detectors: detectorsSchema.default(detectorsSchema.parse({})),
   observability: observabilitySchema.default(observabilitySchema.parse({})),
 });

@@ -62,6 +62,14 @@ export class WatermarkTracker {
     return this.current;
   }
 
+  /** Every partition is caught up and silent for the idle timeout (or none is assigned). */
+  allIdle(nowMs: number): boolean {
+    for (const state of this.partitions.values()) {
+      if (!state.caughtUp || nowMs - state.lastSeenAt <= this.idleTimeoutMs) return false;
+    }
+    return true;
+  }
+
   get value(): number {
     return this.current;
   }

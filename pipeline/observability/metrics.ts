@@ -15,6 +15,7 @@ export function createMetrics(registry = new Registry()) {
     clickhouseInsertSeconds: new Histogram({ name: 'costline_clickhouse_insert_seconds', help: 'ClickHouse insert latency, by table', labelNames: ['table'], buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 5], registers: [registry] }),
     sinkFailures: new Counter({ name: 'costline_sink_failures_total', help: 'Failed flushes (consumption pauses and retries with backoff)', labelNames: ['sink'], registers: [registry] }),
     alerts: new Counter({ name: 'costline_alerts_total', help: 'Alert messages published, by rule and status', labelNames: ['rule', 'status'], registers: [registry] }),
+    cardinalityOverflow: new Counter({ name: 'costline_cardinality_overflow_total', help: 'Events whose dimension value folded into __overflow__, by dimension', labelNames: ['dimension'], registers: [registry] }),
     commits: new Counter({ name: 'costline_offset_commits_total', help: 'Offset commits after durable flushes', registers: [registry] }),
   };
 }

@@ -1,4 +1,4 @@
-import type { TokenUsage } from '../../schemas/index.js';
+import type { BillingCost, GpuSample, QueueSample, TokenUsage } from '../../schemas/index.js';
 
 /** Why a decoded record is refused; each becomes a dead-letter reason with a counter. */
 export type ValidationReason = 'out-of-bounds' | 'future-timestamp' | 'stale-timestamp' | 'oversized-field';
@@ -61,4 +61,71 @@ export function validateTokenUsage(event: TokenUsage, referenceTimeMs: number, l
     checkNumber('egress_bytes', event.egress_bytes, 0, Number.MAX_SAFE_INTEGER) ??
     ok
   );
+}
+
+
+function checkTime(eventTime: number, referenceTimeMs: number, limits: ValidationLimits): Validation | undefined {
+  if (eventTime > referenceTimeMs + limits.maxFutureSkewMs) {
+    return { ok: false, reason: 'future-timestamp', detail: `event_time ${new Date(eventTime).toISOString()} is ${Math.round((eventTime - referenceTimeMs) / 1000)}s ahead of the broker timestamp` };
+  }
+  if (eventTime < referenceTimeMs - limits.maxAgeMs) {
+    return { ok: false, reason: 'stale-timestamp', detail: `event_time ${new Date(eventTime).toISOString()} is more than ${limits.maxAgeMs / 86_400_000} days before the broker timestamp` };
+  }
+  return undefined;
+}
+
+function checkStrings(event: Record<string, unknown>, fields: readonly string[], limits: ValidationLimits): Validation | undefined {
+  for (const field of fields) {
+    const value = event[field];
+    if (typeof value === 'string' && value.length > limits.maxStringLength) return { ok: false, reason: 'oversized-field', detail: `${field} is ${value.length} characters, more than ${limits.maxStringLength}` };
+  }
+  return undefined;
+}
+
+/** Physical bounds of a DCGM sample (see schemas/avro/gpu-sample.avsc for each field's range). */
+export function validateGpuSample(e: GpuSample, referenceTimeMs: number, limits: ValidationLimits = defaultLimits): Validation {
+  return (
+    checkStrings(e as unknown as Record<string, unknown>, ['cluster', 'node', 'gpu_uuid', 'gpu_model', 'resource_id', 'provider', 'region', 'instance_type', 'model_name', 'model_version', 'endpoint', 'team', 'experiment', 'environment'], limits) ??
+    checkTime(e.event_time, referenceTimeMs, limits) ??
+    checkNumber('sample_interval_ms', e.sample_interval_ms, 1, 3_600_000) ??
+    checkNumber('gpu_utilization', e.gpu_utilization, 0, 100) ??
+    (e.sm_active === null ? undefined : checkNumber('sm_active', e.sm_active, 0, 1)) ??
+    (e.dram_active === null ? undefined : checkNumber('dram_active', e.dram_active, 0, 1)) ??
+    checkNumber('fb_total_mib', e.fb_total_mib, 0, 1_048_576) ??
+    checkNumber('fb_used_mib', e.fb_used_mib, 0, e.fb_total_mib) ??
+    checkNumber('power_watts', e.power_watts, 0, 5_000) ??
+    checkNumber('temperature_c', e.temperature_c, -40, 150) ??
+    checkNumber('xid_errors', e.xid_errors, 0, 1_000_000) ??
+    (e.resource_id === '' ? { ok: false, reason: 'out-of-bounds', detail: 'resource_id is empty' } : undefined) ??
+    ok
+  );
+}
+
+/** Bounds of a queue sample. */
+export function validateQueueSample(e: QueueSample, referenceTimeMs: number, limits: ValidationLimits = defaultLimits): Validation {
+  return (
+    checkStrings(e as unknown as Record<string, unknown>, ['endpoint', 'replica', 'model_name', 'model_version', 'region', 'node', 'resource_id', 'team', 'environment'], limits) ??
+    checkTime(e.event_time, referenceTimeMs, limits) ??
+    checkNumber('sample_interval_ms', e.sample_interval_ms, 1, 3_600_000) ??
+    checkNumber('num_requests_waiting', e.num_requests_waiting, 0, 10_000_000) ??
+    checkNumber('num_requests_running', e.num_requests_running, 0, 10_000_000) ??
+    checkNumber('queue_wait_count', e.queue_wait_count, 0, Number.MAX_SAFE_INTEGER) ??
+    checkNumber('queue_wait_ms_sum', e.queue_wait_ms_sum, 0, Number.MAX_VALUE) ??
+    (e.queue_wait_ms_p95 === null ? undefined : checkNumber('queue_wait_ms_p95', e.queue_wait_ms_p95, 0, limits.maxLatencyMs)) ??
+    checkNumber('kv_cache_usage_perc', e.kv_cache_usage_perc, 0, 1) ??
+    checkNumber('num_preemptions', e.num_preemptions, 0, Number.MAX_SAFE_INTEGER) ??
+    ok
+  );
+}
+
+/**
+ * A billing line: a charge period that ends after it starts, and a known currency. Money itself
+ * was checked exactly when it was imported (pipeline/importers/focus); negative amounts are
+ * credits and stay. Billing is late by nature: only the future is refused here.
+ */
+export function validateBillingLine(e: BillingCost, referenceTimeMs: number, limits: ValidationLimits = defaultLimits): Validation {
+  if (e.ChargePeriodEnd < e.ChargePeriodStart) return { ok: false, reason: 'out-of-bounds', detail: `ChargePeriodEnd ${new Date(e.ChargePeriodEnd).toISOString()} is before ChargePeriodStart ${new Date(e.ChargePeriodStart).toISOString()}` };
+  if (e.ChargePeriodStart > referenceTimeMs + limits.maxFutureSkewMs) return { ok: false, reason: 'future-timestamp', detail: `ChargePeriodStart ${new Date(e.ChargePeriodStart).toISOString()} is in the future` };
+  if (!/^[A-Z]{3}$/.test(e.BillingCurrency)) return { ok: false, reason: 'out-of-bounds', detail: `BillingCurrency "${e.BillingCurrency}" is not an ISO 4217 code` };
+  return checkStrings(e as unknown as Record<string, unknown>, ['ProviderName', 'ResourceId', 'RegionId', 'SkuId', 'ServiceName'], limits) ?? ok;
 }

@@ -1,5 +1,6 @@
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import type { CostlineConfig } from '../../pipeline/config/schema.js';
+import { stringifyForClickHouse } from './json.js';
 
 export type { ClickHouseClient };
 
@@ -12,6 +13,7 @@ export function createClickHouse(config: CostlineConfig['clickhouse']): ClickHou
     request_timeout: 30_000,
     max_open_connections: 4,
     compression: { request: false, response: true },
+    json: { parse: JSON.parse, stringify: stringifyForClickHouse },
   });
 }
 

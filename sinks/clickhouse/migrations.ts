@@ -12,6 +12,76 @@ export interface Migration {
   statements: (db: string) => string[];
 }
 
+/** Money: exact decimals at 12 places (pipeline/core/money.ts MONEY_SCALE); Decimal works on 18.16 and current releases. */
+const MONEY = 'Decimal(38, 12)';
+
+const SPEND_METRICS = [
+  'gpu_count UInt32',
+  'gpu_seconds Float64',
+  'idle_gpu_seconds Float64',
+  'gpu_utilization_mean Float64',
+  'requests UInt64',
+  'output_tokens UInt64',
+  `estimated_cost ${MONEY}`,
+  `egress_cost ${MONEY}`,
+];
+
+const MODEL_METRICS = [
+  'requests UInt64',
+  'successes UInt64',
+  'errors UInt64',
+  'retries UInt64',
+  'success_rate Float64',
+  'retry_rate Float64',
+  'input_tokens UInt64',
+  'output_tokens UInt64',
+  'cached_input_tokens UInt64',
+  'egress_bytes UInt64',
+  'tokens_per_second Float64',
+  'latency_p50_ms Float64',
+  'latency_p95_ms Float64',
+  'latency_p99_ms Float64',
+  'ttft_p95_ms Float64',
+  'queue_samples UInt32',
+  'queue_depth_mean Float64',
+  'queue_depth_max Float64',
+  'queue_running_mean Float64',
+  'queue_wait_mean_ms Float64',
+  'queue_wait_p95_ms Float64',
+  'kv_cache_mean Float64',
+  'kv_cache_max Float64',
+  'preemptions UInt64',
+  'gpu_count UInt32',
+  'gpu_seconds Float64',
+  'idle_gpu_seconds Float64',
+  'gpu_utilization_mean Float64',
+  'sm_active_mean Float64',
+  'memory_saturation_mean Float64',
+  'memory_saturation_max Float64',
+  'dram_active_mean Float64',
+  'power_watts_mean Float64',
+  'xid_errors UInt64',
+  `estimated_cost ${MONEY}`,
+  `egress_cost ${MONEY}`,
+  'cost_per_1k_tokens Float64',
+  'tokens_per_dollar Float64',
+  'cost_per_successful_request Float64',
+  'tokens_per_second_per_gpu Float64',
+  'latency_sketch String',
+];
+
+/** A rollup table: one row per key and window, replaced by a higher version (read with FINAL or argMax). */
+function rollupTable(db: string, table: string, keyColumns: string[], metrics: string[]): string {
+  const keyNames = keyColumns.map((c) => c.split(' ')[0]!);
+  return `CREATE TABLE IF NOT EXISTS ${qualified(db, table)} (
+        window_start DateTime,
+        window_end DateTime,
+        ${[...keyColumns, ...metrics, 'version UInt64'].join(',\n        ')}
+      ) ENGINE = ReplacingMergeTree(version)
+      PARTITION BY toYYYYMM(window_start)
+      ORDER BY (${[...keyNames, 'window_start'].join(', ')})`;
+}
+
 export const migrations: Migration[] = [
   {
     version: 1,
@@ -61,6 +131,77 @@ export const migrations: Migration[] = [
       ) ENGINE = ReplacingMergeTree()
       PARTITION BY toYYYYMM(window_start)
       ORDER BY (rule, key, alert_id, sequence)`,
+    ],
+  },
+  {
+    version: 2,
+    name: 'rollups for every source, spend by owner and provider, usage and billing attribution',
+    statements: (db) => [
+      `DROP TABLE IF EXISTS ${qualified(db, 'token_rollup_1m')}`,
+      ...(['1m', '1h'] as const).flatMap((grain) => [
+        rollupTable(db, `model_rollup_${grain}`, ['model_name String', 'model_version String', 'region String'], MODEL_METRICS),
+        rollupTable(db, `owner_spend_${grain}`, ['team String', 'experiment String', 'environment String'], SPEND_METRICS),
+        rollupTable(db, `provider_spend_${grain}`, ['provider String', 'region String'], SPEND_METRICS),
+      ]),
+      `CREATE TABLE IF NOT EXISTS ${qualified(db, 'gpu_usage_1m')} (
+        window_start DateTime,
+        resource_id String,
+        provider String,
+        region String,
+        model_name String,
+        model_version String,
+        team String,
+        experiment String,
+        environment String,
+        gpu_seconds Float64,
+        estimated_cost ${MONEY},
+        version UInt64
+      ) ENGINE = ReplacingMergeTree(version)
+      PARTITION BY toYYYYMM(window_start)
+      ORDER BY (resource_id, window_start, model_name, model_version, team, experiment, environment)`,
+      `CREATE TABLE IF NOT EXISTS ${qualified(db, 'billing_lines')} (
+        billing_line_id String,
+        charge_period_start DateTime,
+        charge_period_end DateTime,
+        provider String,
+        region String,
+        resource_id String,
+        resource_type String,
+        service_category String,
+        service_name String,
+        sku_id String,
+        charge_category String,
+        billing_currency String,
+        consumed_quantity Float64,
+        consumed_unit String,
+        billed_cost ${MONEY},
+        effective_cost ${MONEY},
+        tag_names Array(String),
+        tag_values Array(String),
+        source String,
+        version UInt64
+      ) ENGINE = ReplacingMergeTree(version)
+      PARTITION BY toYYYYMM(charge_period_start)
+      ORDER BY (billing_line_id)`,
+      `CREATE TABLE IF NOT EXISTS ${qualified(db, 'cost_allocation_1m')} (
+        billing_line_id String,
+        window_start DateTime,
+        attribution Enum8('usage' = 0, 'tag' = 1, 'unattributed' = 2),
+        resource_id String,
+        provider String,
+        region String,
+        model_name String,
+        model_version String,
+        team String,
+        experiment String,
+        environment String,
+        billing_currency String,
+        billed_cost ${MONEY},
+        effective_cost ${MONEY},
+        version UInt64
+      ) ENGINE = ReplacingMergeTree(version)
+      PARTITION BY toYYYYMM(window_start)
+      ORDER BY (billing_line_id, window_start, attribution, model_name, model_version, region, team, experiment, environment)`,
     ],
   },
 ];

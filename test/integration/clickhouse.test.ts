@@ -16,7 +16,7 @@ describe('ClickHouse (the real server)', () => {
     expect(await migrate(client, db)).toEqual(migrations.map((m) => m.version));
     expect(await migrate(client, db)).toEqual([]);
     const tables = await (await client.query({ query: `SELECT name FROM system.tables WHERE database = ${literal(db)} ORDER BY name`, format: 'JSONEachRow' })).json<{ name: string }>();
-    expect(tables.map((t) => t.name)).toEqual(['alerts', 'schema_migrations', 'token_rollup_1m']);
+    expect(tables.map((t) => t.name)).toEqual(['alerts', 'billing_lines', 'cost_allocation_1m', 'gpu_usage_1m', 'model_rollup_1h', 'model_rollup_1m', 'owner_spend_1h', 'owner_spend_1m', 'provider_spend_1h', 'provider_spend_1m', 'schema_migrations']);
   });
 
   it.each([["o'brien"], ['back\\slash'], ["x'); DROP TABLE t; --"], ['new\nline\ttab'], ['\\\''], ['ünïcødé 🚀'], ['\0nul']])('reads back the hostile string %j exactly through literal()', async (hostile) => {
@@ -26,8 +26,8 @@ describe('ClickHouse (the real server)', () => {
 
   it('replaces a re-emitted rollup window instead of adding to it (ReplacingMergeTree by version)', async () => {
     await migrate(client, db);
-    const row = { window_start: 1_795_000_000, window_end: 1_795_000_060, model_name: 'm', model_version: 'v1', region: 'r', requests: 10, successes: 10, errors: 0, retries: 0, input_tokens: 1, output_tokens: 1, cached_input_tokens: 0, egress_bytes: 0, tokens_per_second: 0, latency_p50_ms: 1, latency_p95_ms: 1, latency_p99_ms: 1, ttft_p95_ms: 1, latency_sketch: '', version: 10 };
-    const table = qualified(db, 'token_rollup_1m');
+    const row = { window_start: 1_795_000_000, window_end: 1_795_000_060, model_name: 'm', model_version: 'v1', region: 'r', requests: 10, version: 10 };
+    const table = qualified(db, 'model_rollup_1m');
     await client.insert({ table, values: [row], format: 'JSONEachRow' });
     await client.insert({ table, values: [{ ...row, requests: 12, version: 12 }, { ...row, requests: 10, version: 10 }], format: 'JSONEachRow' });
     const final = await (await client.query({ query: `SELECT sum(requests) AS n FROM ${table} FINAL`, format: 'JSONEachRow' })).json<{ n: string }>();

@@ -84,7 +84,7 @@ interface RollupRow {
 async function rollups(): Promise<RollupRow[]> {
   const result = await connections.clickhouse.query({
     query: `SELECT model_version, region, toUnixTimestamp(window_start) AS window_start, requests, errors, input_tokens, output_tokens, latency_p95_ms
-            FROM ${qualified(config.clickhouse.database, 'token_rollup_1m')} FINAL ORDER BY window_start, model_version, region`,
+            FROM ${qualified(config.clickhouse.database, 'model_rollup_1m')} FINAL ORDER BY window_start, model_version, region`,
     format: 'JSONEachRow',
   });
   return result.json<RollupRow>();

@@ -10,8 +10,10 @@ import { stackUp } from '../../../deploy/stack/stack.js';
 import { contracts, valueSubject, WireCodec, type Alert, type TokenUsage } from '../../../schemas/index.js';
 import { demoFleet, demoRegression, minuteOfTraffic } from '../../simulate/demo-traffic.js';
 import { Random } from '../../simulate/random.js';
-import { qualified } from '../../../sinks/clickhouse/index.js';
+import { literal, qualified } from '../../../sinks/clickhouse/index.js';
 import { narrator } from '../narrate.js';
+import type { MergedRollup } from '../../core/stage-two.js';
+import { seriesKey } from '../../core/rollup-key.js';
 
 const formatTime = (ms: number) => new Date(ms).toISOString().slice(11, 16);
 
@@ -38,7 +40,9 @@ export function registerDemoCommand(program: Command): void {
       process.env.KAFKA_BROKERS = endpoints.kafkaBrokers;
       process.env.SCHEMA_REGISTRY_URL = endpoints.schemaRegistryUrl;
       process.env.CLICKHOUSE_URL = endpoints.clickhouseUrl;
-      const config = loadConfig({ file: program.opts().config, env: { ...process.env, COSTLINE__kafka__groupId: process.env.COSTLINE__kafka__groupId ?? 'costline-demo' } });
+      // A consumer group of its own that starts at the end of the topics: the demo reads only what it produces.
+      const runId = new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14);
+      const config = loadConfig({ file: program.opts().config, env: { ...process.env, COSTLINE__kafka__groupId: `costline-demo-${runId}`, COSTLINE__kafka__startFrom: 'latest' } });
       const logger = createLogger({ level: 'warn', pretty: false });
       const connections = connect(config, '-demo');
       say.step(`preparing: ClickHouse migrations (database ${config.clickhouse.database}), topics, Avro subjects with BACKWARD compatibility`);
@@ -48,13 +52,14 @@ export function registerDemoCommand(program: Command): void {
       let rollupRows = 0;
       const alerts: Alert[] = [];
       pipeline.on('rollups', (rollups) => {
-        const onTime = rollups.filter((r) => r.onTime);
-        if (onTime.length === 0) return;
-        const worst = onTime.reduce((a, b) => (b.latencyP95Ms > a.latencyP95Ms ? b : a));
-        say.detail(`window ${formatTime(onTime[0]!.windowStart)} closed: ${onTime.length} rollups, ${onTime.reduce((s, r) => s + r.requests, 0)} requests; slowest p95 ${Math.round(worst.latencyP95Ms)} ms (${worst.keyId})`);
-      });
-      pipeline.on('flushed', ({ rollupRows: rows }) => {
-        rollupRows += rows;
+        const byWindow = new Map<number, MergedRollup[]>();
+        for (const r of rollups) if (r.onTime && r.key.kind === 'model') byWindow.set(r.windowStart, [...(byWindow.get(r.windowStart) ?? []), r]);
+        const p95 = (r: MergedRollup) => r.aggregate.tokens.latency.quantile(0.95);
+        for (const [windowStart, closed] of byWindow) {
+          rollupRows += closed.length;
+          const worst = closed.reduce((a, b) => (p95(b) > p95(a) ? b : a));
+          say.detail(`window ${formatTime(windowStart)} closed: ${closed.length} model rollups, ${closed.reduce((s, r) => s + r.aggregate.tokens.requests, 0)} requests; slowest p95 ${Math.round(p95(worst))} ms (${seriesKey(worst.key)})`);
+        }
       });
       pipeline.on('alert', (alert) => {
         alerts.push(alert);
@@ -68,8 +73,14 @@ export function registerDemoCommand(program: Command): void {
       await producer.connect();
       const codec = new WireCodec<TokenUsage>(connections.registry, contracts.tokenUsage, valueSubject(config.topics.tokens));
       const random = new Random(Number(options.seed));
-      // Simulated time ends now, so the rollups sit where a dashboard looks by default.
-      const start = Math.floor(Date.now() / 60_000) * 60_000 - minutes * 60_000;
+      // Simulated time ends now, so the rollups sit where a dashboard looks by default; after an
+      // earlier demo run it starts where that one ended, so no window is written twice.
+      const previous = await connections.clickhouse.query({
+        query: `SELECT toUnixTimestamp(max(window_end)) AS end FROM ${qualified(config.clickhouse.database, 'model_rollup_1m')} WHERE model_name IN (${[...new Set(demoFleet.map((k) => literal(k.model)))].join(', ')})`,
+        format: 'JSONEachRow',
+      });
+      const previousEnd = Number((await previous.json<{ end: number | string }>())[0]?.end ?? 0) * 1000;
+      const start = Math.max(Math.floor(Date.now() / 60_000) * 60_000 - minutes * 60_000, previousEnd + 120_000);
       say.step(`producing ${minutes} simulated minutes from ${demoFleet.length} model versions × regions at ${rate} requests/min each; ` +
         `${demoRegression.model} ${demoRegression.version} in ${demoRegression.region} gets ${demoRegression.factor}× slower per token from minute ${demoRegression.startMinute} (${formatTime(start + demoRegression.startMinute * 60_000)} UTC)`);
       let produced = 0;
@@ -98,7 +109,7 @@ export function registerDemoCommand(program: Command): void {
       const result = await connections.clickhouse.query({
         query: `SELECT concat(model_name, ' ', model_version, ' ', region) AS series, count() AS windows, sum(requests) AS requests,
                  round(avg(latency_p95_ms)) AS avg_p95_ms, round(max(latency_p95_ms)) AS max_p95_ms
-                FROM ${qualified(db, 'token_rollup_1m')} FINAL
+                FROM ${qualified(db, 'model_rollup_1m')} FINAL
                 WHERE window_start >= toDateTime(${Math.floor(start / 1000)})
                 GROUP BY series ORDER BY series`,
         format: 'JSONEachRow',
@@ -106,11 +117,11 @@ export function registerDemoCommand(program: Command): void {
       const rows = await result.json<{ series: string; windows: string; requests: string; avg_p95_ms: number; max_p95_ms: number }>();
       await connections.close();
 
-      say.headline('what ClickHouse holds for this run (token_rollup_1m FINAL)');
+      say.headline('what ClickHouse holds for this run (model_rollup_1m FINAL)');
       for (const row of rows) say.detail(`${row.series.padEnd(30)} ${String(row.windows).padStart(3)} windows  ${String(row.requests).padStart(6)} requests  p95 avg ${String(row.avg_p95_ms).padStart(5)} ms  max ${String(row.max_p95_ms).padStart(5)} ms`);
       const firing = alerts.find((a) => a.status === 'firing');
       say.headline('summary');
-      say.detail(`${produced.toLocaleString('en-US')} events produced; ${rollupRows} rollup rows written; ${alerts.length} alert message(s) on ${config.topics.alerts}`);
+      say.detail(`${produced.toLocaleString('en-US')} events produced; ${rollupRows} minute rollups of model versions written; ${alerts.length} alert message(s) on ${config.topics.alerts}`);
       if (!firing) {
         say.warn('no alert fired: the regression was not detected in time (see the rollups above)');
         process.exitCode = 1;
@@ -118,7 +129,7 @@ export function registerDemoCommand(program: Command): void {
         say.done(`the injected regression became alert ${firing.alert_id} on ${config.topics.alerts}`);
       }
       say.headline('where to look');
-      say.detail(`ClickHouse:  curl -s '${endpoints.clickhouseUrl}/' --data-binary "SELECT window_start, model_version, region, requests, round(latency_p95_ms) AS p95 FROM ${db}.token_rollup_1m FINAL WHERE model_version = '${demoRegression.version}' ORDER BY window_start, region FORMAT PrettyCompact"`);
+      say.detail(`ClickHouse:  curl -s '${endpoints.clickhouseUrl}/' --data-binary "SELECT window_start, model_version, region, requests, round(latency_p95_ms) AS p95 FROM ${db}.model_rollup_1m FINAL WHERE model_version = '${demoRegression.version}' ORDER BY window_start, region FORMAT PrettyCompact"`);
       say.detail(`alerts:      npx costline tail alerts --from-beginning    (Avro on ${config.topics.alerts}, decoded through the registry)`);
       say.detail(`             curl -s '${endpoints.clickhouseUrl}/' --data-binary "SELECT status, severity, key, evidence FROM ${db}.alerts FINAL ORDER BY window_start FORMAT Vertical"`);
       say.detail('stop the stack: npx costline stack down');

@@ -1,0 +1,71 @@
+import type { GpuSample } from '../../schemas/index.js';
+
+export const NANOS_PER_UNIT = 1_000_000_000;
+
+/** A configured price: per GPU-hour for an instance type (optionally per region), in currency units. */
+export interface GpuRate {
+  provider: string;
+  instanceType: string;
+  region?: string;
+  perGpuHour: number;
+}
+
+export interface RateCardSettings {
+  gpuRates: GpuRate[];
+  /** Used for a GPU whose instance type no rate names: the estimate must not silently be zero. */
+  defaultPerGpuHour: number;
+  egressPerGb: number;
+}
+
+/**
+ * Well-known on-demand prices per GPU-hour (instance price / GPUs per instance), us-east-1 or
+ * the provider's reference region, as published by the providers in 2025. A configured rate
+ * for the same instance type wins.
+ */
+export const BUILT_IN_GPU_RATES: GpuRate[] = [
+  { provider: 'aws', instanceType: 'p5.48xlarge', perGpuHour: 98.32 / 8 },
+  { provider: 'aws', instanceType: 'p4d.24xlarge', perGpuHour: 32.77 / 8 },
+  { provider: 'aws', instanceType: 'p4de.24xlarge', perGpuHour: 40.96 / 8 },
+  { provider: 'aws', instanceType: 'g5.12xlarge', perGpuHour: 5.672 / 4 },
+  { provider: 'aws', instanceType: 'g6e.12xlarge', perGpuHour: 10.493 / 4 },
+  { provider: 'gcp', instanceType: 'a3-highgpu-8g', perGpuHour: 88.25 / 8 },
+  { provider: 'gcp', instanceType: 'a2-highgpu-1g', perGpuHour: 3.67 },
+  { provider: 'azure', instanceType: 'Standard_ND96isr_H100_v5', perGpuHour: 98.32 / 8 },
+];
+
+/**
+ * Prices GPU time and egress for the real-time cost estimate. Deterministic (configured and
+ * built-in rates only), so a replay estimates exactly what the first pass did; rates learned
+ * from billing are computed beside it in ClickHouse, where the reconciliation is shown.
+ */
+export class RateCard {
+  private readonly nanosPerGpuSecond = new Map<string, number>();
+  private readonly defaultNanosPerGpuSecond: number;
+  readonly egressNanosPerByte: number;
+
+  constructor(settings: RateCardSettings) {
+    for (const rate of [...BUILT_IN_GPU_RATES, ...settings.gpuRates]) {
+      this.nanosPerGpuSecond.set(this.lookupKey(rate.provider, rate.instanceType, rate.region), (rate.perGpuHour * NANOS_PER_UNIT) / 3600);
+    }
+    this.defaultNanosPerGpuSecond = (settings.defaultPerGpuHour * NANOS_PER_UNIT) / 3600;
+    this.egressNanosPerByte = (settings.egressPerGb * NANOS_PER_UNIT) / 1e9;
+  }
+
+  private lookupKey(provider: string, instanceType: string, region?: string): string {
+    return `${provider.toLowerCase()}|${instanceType}|${region ?? '*'}`;
+  }
+
+  /** Estimated cost of one GPU sample, whole nano-units (rounded per sample, so sums are exact integers). */
+  gpuSampleNanos(sample: GpuSample): number {
+    const instance = sample.instance_type ?? '';
+    const perSecond =
+      this.nanosPerGpuSecond.get(this.lookupKey(sample.provider, instance, sample.region)) ??
+      this.nanosPerGpuSecond.get(this.lookupKey(sample.provider, instance)) ??
+      this.defaultNanosPerGpuSecond;
+    return Math.round((perSecond * sample.sample_interval_ms) / 1000);
+  }
+
+  egressNanos(bytes: number): number {
+    return Math.round(bytes * this.egressNanosPerByte);
+  }
+}

@@ -1,0 +1,171 @@
+import type { Consumer, EachBatchPayload, Producer } from 'kafkajs';
+import type { CostlineConfig } from '../config/schema.js';
+import { contracts, valueSubject, WireCodec, type Alert, type PartialRollup, type SchemaSource } from '../../schemas/index.js';
+import { StageTwoMerger, type MergedRollup } from '../core/stage-two.js';
+import { seriesKey, type RollupKind } from '../core/rollup-key.js';
+import { LatencyRegressionDetector } from '../../detectors/index.js';
+import { AlertPublisher, DeadLetterPublisher, type DeadLetter } from '../../sinks/kafka/index.js';
+import { alertRow, modelRollupRow, ownerSpendRow, providerSpendRow, TableWriter, type ClickHouseClient } from '../../sinks/clickhouse/index.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { partitionId, StageRunner } from './stage-runner.js';
+
+export interface StageTwoDeps {
+  config: CostlineConfig;
+  consumer: Consumer;
+  producer: Producer;
+  clickhouse: ClickHouseClient;
+  registry: SchemaSource;
+  logger: Logger;
+  metrics: Metrics;
+  now: () => number;
+  expectedTasks: number;
+  onRollups?: (minutes: MergedRollup[]) => void;
+  onAlert?: (alert: Alert) => void;
+  onDeadLetter?: (letter: DeadLetter) => void;
+  onFlushFailure?: (error: Error, retryInMs: number) => void;
+}
+
+const ROW_OF: Record<RollupKind, (r: MergedRollup) => Record<string, unknown>> = {
+  model: modelRollupRow,
+  owner: ownerSpendRow,
+  provider_region: providerSpendRow,
+};
+
+const TABLE_OF: Record<RollupKind, string> = { model: 'model_rollup', owner: 'owner_spend', provider_region: 'provider_spend' };
+
+/**
+ * Stage 2: consumes the internal topic (keyed by rollup key, so a key's state and detectors live
+ * on one instance), merges the partials of all tasks into minute and hourly rollups, writes them
+ * to ClickHouse, runs the detectors on closed minutes and publishes their alerts.
+ */
+export class StageTwoRunner extends StageRunner {
+  private readonly mergers = new Map<string, StageTwoMerger>();
+  private readonly codec: WireCodec<PartialRollup>;
+  private readonly writers = new Map<string, TableWriter<MergedRollup>>();
+  private readonly alertWriter: TableWriter<Alert>;
+  private readonly alertPublisher: AlertPublisher;
+  private readonly deadLetters: DeadLetterPublisher;
+  private readonly detector: LatencyRegressionDetector;
+  private pendingAlerts: Alert[] = [];
+
+  constructor(private readonly deps: StageTwoDeps) {
+    const { config } = deps;
+    super(deps.consumer, { name: 'stage-2', topics: [config.topics.partials], flushIntervalMs: config.sink.flushIntervalMs, retryMaxDelayMs: config.sink.retryMaxDelayMs, maxPendingRows: config.sink.maxBatchRows, onFlushFailure: deps.onFlushFailure, startFrom: config.kafka.startFrom }, deps.logger, deps.metrics, deps.now);
+    this.codec = new WireCodec(deps.registry, contracts.partialRollup, valueSubject(config.topics.partials));
+    const onInsert = (table: string, rows: number, seconds: number) => {
+      deps.metrics.clickhouseRows.inc({ table }, rows);
+      deps.metrics.clickhouseInsertSeconds.observe({ table }, seconds);
+    };
+    for (const kind of Object.keys(TABLE_OF) as RollupKind[]) {
+      for (const grain of ['1m', '1h']) {
+        this.writers.set(`${kind}/${grain}`, new TableWriter(deps.clickhouse, config.clickhouse.database, `${TABLE_OF[kind]}_${grain}`, ROW_OF[kind], config.sink.maxBatchRows, onInsert));
+      }
+    }
+    this.alertWriter = new TableWriter(deps.clickhouse, config.clickhouse.database, 'alerts', alertRow, config.sink.maxBatchRows, onInsert);
+    this.alertPublisher = new AlertPublisher(deps.producer, config.topics.alerts, new WireCodec(deps.registry, contracts.alert, valueSubject(config.topics.alerts)));
+    this.deadLetters = new DeadLetterPublisher(deps.producer, config.topics.dlq);
+    this.detector = new LatencyRegressionDetector(config.detectors.latencyRegression);
+  }
+
+  get stateSize(): number {
+    let size = 0;
+    for (const merger of this.mergers.values()) size += merger.size;
+    return size;
+  }
+
+  private merger(id: string): StageTwoMerger {
+    let merger = this.mergers.get(id);
+    if (!merger) {
+      const { windows } = this.deps.config;
+      merger = new StageTwoMerger({ windowSizeMs: windows.sizeMs, allowedLatenessMs: windows.telemetry.allowedLatenessMs, expectedTasks: this.deps.expectedTasks });
+      this.mergers.set(id, merger);
+    }
+    return merger;
+  }
+
+  protected onAssignment(partitions: Set<string>): void {
+    for (const id of [...this.mergers.keys()]) if (!partitions.has(id)) this.mergers.delete(id);
+    for (const id of partitions) this.merger(id);
+  }
+
+  protected async handleBatch({ batch }: EachBatchPayload): Promise<void> {
+    const id = partitionId(batch.topic, batch.partition);
+    const merger = this.merger(id);
+    const letters: DeadLetter[] = [];
+    for (const message of batch.messages) {
+      const position = { partition: id, offset: Number(message.offset) };
+      const decoded = await this.codec.decode(message.value);
+      if (!decoded.ok) {
+        merger.skip(position);
+        letters.push({ reason: decoded.reason, detail: decoded.detail, topic: batch.topic, partition: batch.partition, offset: message.offset, timestamp: message.timestamp, key: message.key, value: message.value, headers: message.headers });
+        continue;
+      }
+      if (merger.add(decoded.value, position) === 'late') {
+        letters.push({ reason: 'late', detail: `partial of window ${new Date(decoded.value.window_start).toISOString()} arrived after its allowed lateness`, topic: batch.topic, partition: batch.partition, offset: message.offset, timestamp: message.timestamp, key: message.key, value: message.value, headers: message.headers });
+      }
+    }
+    if (letters.length > 0) {
+      await this.deadLetters.publish(letters);
+      for (const letter of letters) {
+        this.deps.metrics.deadLetters.inc({ reason: letter.reason, topic: batch.topic });
+        this.deps.onDeadLetter?.(letter);
+      }
+    }
+  }
+
+  protected advance(): void {
+    const now = this.now();
+    const closedMinutes: MergedRollup[] = [];
+    for (const merger of this.mergers.values()) {
+      const { minutes, hours } = merger.advance();
+      if (Number.isFinite(merger.watermark)) this.deps.metrics.watermarkLag.set({ source: 'stage-2' }, Math.max(0, (now - merger.watermark) / 1000));
+      for (const r of minutes) this.writers.get(`${r.key.kind}/1m`)!.add(r);
+      for (const r of hours) this.writers.get(`${r.key.kind}/1h`)!.add(r);
+      closedMinutes.push(...minutes);
+    }
+    closedMinutes.sort((a, b) => a.windowStart - b.windowStart);
+    for (const r of closedMinutes) {
+      if (!r.onTime || r.key.kind !== 'model') continue;
+      const alert = this.detector.observe({
+        key: seriesKey(r.key),
+        dimensions: { ...r.key.dimensions },
+        windowStart: r.windowStart,
+        windowEnd: r.windowEnd,
+        requests: r.aggregate.tokens.requests,
+        latencyP95Ms: r.aggregate.tokens.latency.quantile(0.95),
+      });
+      if (alert) {
+        this.pendingAlerts.push(alert);
+        this.alertWriter.add(alert);
+      }
+    }
+    if (closedMinutes.length > 0) this.deps.onRollups?.(closedMinutes);
+  }
+
+  protected pendingOutputs(): number {
+    let pending = this.pendingAlerts.length;
+    for (const writer of this.writers.values()) pending += writer.pending;
+    return pending;
+  }
+
+  /** Rollups first, then alerts (topic, then table): an alert never points at a rollup that is not there. */
+  protected async flushOutputs(): Promise<void> {
+    for (const writer of this.writers.values()) await writer.flush();
+    if (this.pendingAlerts.length > 0) {
+      await this.alertPublisher.publish(this.pendingAlerts);
+      for (const alert of this.pendingAlerts) {
+        this.deps.metrics.alerts.inc({ rule: alert.rule, status: alert.status });
+        this.deps.onAlert?.(alert);
+      }
+      this.pendingAlerts = [];
+    }
+    await this.alertWriter.flush();
+  }
+
+  protected committableOffsets(): Map<string, number> {
+    const result = new Map<string, number>();
+    for (const merger of this.mergers.values()) for (const [p, o] of merger.committableOffsets()) result.set(p, o);
+    return result;
+  }
+}

@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { StageOneTask } from '../../pipeline/core/stage-one.js';
+import { StageTwoMerger, HOUR_MS } from '../../pipeline/core/stage-two.js';
+import { RateCard } from '../../pipeline/core/rate-card.js';
+import { CardinalityGuard } from '../../pipeline/core/cardinality.js';
+import { watermarkRecord } from '../../pipeline/core/partial-rollup.js';
+import { minuteOfTraffic, demoFleet } from '../../pipeline/simulate/demo-traffic.js';
+import { Random } from '../../pipeline/simulate/random.js';
+import { windowStartOf } from '../../pipeline/core/tumbling-window.js';
+import type { PartialRollup, TokenUsage } from '../../schemas/index.js';
+
+const MIN = 60_000;
+const settings = { windowSizeMs: MIN, allowedLatenessMs: 30_000, maxOutOfOrdernessMs: 5_000, idlePartitionMs: 10_000 };
+const rateCard = () => new RateCard({ gpuRates: [], defaultPerGpuHour: 2, egressPerGb: 0.09 });
+
+/** Runs events through `tasks` stage-1 tasks (events spread by a partitioner) and one stage-2 merger. */
+function runStages(events: TokenUsage[], tasks: number, partitionOf: (e: TokenUsage, i: number) => number) {
+  const stageOne = Array.from({ length: tasks }, (_, t) => new StageOneTask(t, settings, rateCard(), new CardinalityGuard(1000)));
+  const merger = new StageTwoMerger({ windowSizeMs: MIN, allowedLatenessMs: 30_000, expectedTasks: tasks });
+  const offsets = Array(tasks).fill(0) as number[];
+  let internalOffset = 0;
+  const minutes = new Map<string, { requests: number; outputTokens: number; p95: number; version: number }>();
+  const hours = new Map<string, { requests: number; version: number }>();
+  const deliver = (records: PartialRollup[]) => {
+    for (const r of records) merger.add(r, { partition: 'internal:0', offset: internalOffset++ });
+    const { minutes: m, hours: h } = merger.advance();
+    for (const x of m) {
+      const id = `${x.keyId}@${x.windowStart}`;
+      if ((minutes.get(id)?.version ?? -1) < x.version) minutes.set(id, { requests: x.aggregate.tokens.requests, outputTokens: x.aggregate.tokens.outputTokens, p95: x.aggregate.tokens.latency.quantile(0.95), version: x.version });
+    }
+    for (const x of h) {
+      const id = `${x.keyId}@${x.windowStart}`;
+      if ((hours.get(id)?.version ?? -1) < x.version) hours.set(id, { requests: x.aggregate.tokens.requests, version: x.version });
+    }
+  };
+  for (let t = 0; t < tasks; t++) stageOne[t]!.assign(`tokens:${t}`, 0);
+  events.forEach((e, i) => {
+    const t = partitionOf(e, i);
+    stageOne[t]!.addTokenUsage(e, { partition: `tokens:${t}`, offset: offsets[t]!++ }, 0);
+    if (i % 50 === 0) for (const task of stageOne) deliver([...task.advance(0).partials, watermarkRecord(task.task, task.currentWatermark, false)]);
+  });
+  // Idle for long enough: every task's watermark moves to its newest event, closing what is left.
+  for (let round = 0; round < 2; round++) for (const task of stageOne) {
+    task.setCaughtUp(`tokens:${task.task}`, true);
+    const out = task.advance(1_000_000);
+    deliver([...out.partials, watermarkRecord(task.task, out.watermark + 10 * HOUR_MS, true)]);
+  }
+  return { minutes, hours };
+}
+
+function trafficFor(minutesOfTraffic: number, seed: number): TokenUsage[] {
+  const random = new Random(seed);
+  const events: TokenUsage[] = [];
+  for (let m = 0; m < minutesOfTraffic; m++) for (const key of demoFleet.slice(0, 3)) events.push(...minuteOfTraffic(key, m * MIN, m, 20, random));
+  return events.sort((a, b) => a.event_time - b.event_time);
+}
+
+describe('stage 1 partials merged by stage 2', () => {
+  it('give the same minute rollups whether one task or three saw the events (property over partitioners)', () => {
+    const events = trafficFor(6, 1);
+    const single = runStages(events, 1, () => 0);
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 2 }), { minLength: events.length, maxLength: events.length }), (assignment) => {
+        const split = runStages(events, 3, (_e, i) => assignment[i]!);
+        for (const [id, expected] of single.minutes) {
+          const got = split.minutes.get(id);
+          if (!got || got.requests !== expected.requests || got.outputTokens !== expected.outputTokens) return false;
+          if (Math.abs(got.p95 - expected.p95) > 1e-9 * expected.p95) return false;
+        }
+        return split.minutes.size === single.minutes.size;
+      }),
+      { numRuns: 20 },
+    );
+  });
+
+  it('count every event exactly once per model key and minute', () => {
+    const events = trafficFor(5, 2);
+    const { minutes } = runStages(events, 3, (e) => e.endpoint.length % 3);
+    for (const [id, got] of minutes) {
+      if (!id.startsWith('model|')) continue;
+      const [, model, version, regionAt] = id.split('|');
+      const [region, start] = regionAt!.split('@');
+      const expected = events.filter((e) => e.model_name === model && e.model_version === version && e.region === region && windowStartOf(e.event_time, MIN) === Number(start));
+      expect(got.requests).toBe(expected.length);
+    }
+    // The newest minute stays open: the watermark trails the newest event by the out-of-orderness bound.
+    expect([...minutes.keys()].filter((k) => k.startsWith('model|'))).toHaveLength(3 * 4);
+  });
+
+  it('build the hourly rollup from the same stream: its count is the sum of its minutes', () => {
+    const events = trafficFor(70, 3);
+    const { minutes, hours } = runStages(events, 2, (_e, i) => i % 2);
+    for (const [id, hour] of hours) {
+      const [keyId, start] = id.split('@');
+      const inHour = [...minutes].filter(([m]) => m.startsWith(`${keyId}@`) && Math.floor(Number(m.split('@')[1]) / HOUR_MS) * HOUR_MS === Number(start));
+      expect(hour.requests).toBe(inHour.reduce((s, [, m]) => s + m.requests, 0));
+    }
+    expect(hours.size).toBeGreaterThan(0);
+  });
+});
