@@ -68,6 +68,13 @@ export class BillingAttribution {
     }, config.sink.maxBatchRows, onInsert);
   }
 
+  /** Forgets lines not yet allocated (after a rebalance they are read again). */
+  discard(): void {
+    this.lines.clear();
+    this.allocationWriter.discard();
+    this.lineWriter.discard();
+  }
+
   /** Keeps the full line until it is allocated, for the billing_lines table. */
   remember(line: BillingCost): void {
     this.lines.set(billingLineId(line), line);

@@ -61,6 +61,11 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     super();
   }
 
+  /** Windows and merge state held in memory, both stages. */
+  get stateSize(): number {
+    return (this.stageOne?.stateSize ?? 0) + (this.stageTwo?.stateSize ?? 0);
+  }
+
   get ready(): boolean {
     return (this.stageOne?.ready ?? false) && (this.stageTwo?.ready ?? false);
   }

@@ -103,26 +103,30 @@ export class StageOneRunner extends StageRunner {
     return task;
   }
 
+  /**
+   * After a rebalance the consumer restarts every assigned partition from its committed offset,
+   * so all task state is rebuilt from there: what was in memory (and not yet durable) is dropped
+   * rather than counted twice.
+   */
   protected onAssignment(partitions: Set<string>): void {
+    this.tasks.clear();
+    this.billing.clear();
+    this.lastMarker.clear();
+    this.outgoing = [];
+    this.usageWriter.discard();
+    this.attribution.discard();
     const now = this.now();
-    const owned = new Set<number>();
     for (const id of partitions) {
       const { topic, partition } = splitPartitionId(id);
-      owned.add(partition);
+      const task = this.task(partition);
       // Billing lines do not move the telemetry watermark.
-      if (this.sources.get(topic) !== 'billing') this.task(partition).assign(id, now);
-    }
-    // A task that moved to another instance is rebuilt there from its committed offsets.
-    for (const number of [...this.tasks.keys()]) {
-      if (!owned.has(number)) {
-        this.tasks.delete(number);
-        this.billing.delete(number);
-        this.lastMarker.delete(number);
-      }
+      if (this.sources.get(topic) !== 'billing') task.assign(id, now);
     }
   }
 
-  protected async handleBatch({ batch }: EachBatchPayload): Promise<void> {
+  protected async handleBatch({ batch, isStale }: EachBatchPayload): Promise<void> {
+    // A batch fetched before a rebalance: its partition restarts from the committed offset.
+    if (isStale()) return;
     const { topic, partition } = batch;
     const source = this.sources.get(topic);
     if (!source) return;

@@ -84,12 +84,18 @@ export class StageTwoRunner extends StageRunner {
     return merger;
   }
 
+  /**
+   * After a rebalance every assigned partition restarts from its committed offset: merge state is
+   * rebuilt from there. Alerts already decided stay pending (detectors see each window once).
+   */
   protected onAssignment(partitions: Set<string>): void {
-    for (const id of [...this.mergers.keys()]) if (!partitions.has(id)) this.mergers.delete(id);
+    this.mergers.clear();
+    for (const writer of this.writers.values()) writer.discard();
     for (const id of partitions) this.merger(id);
   }
 
-  protected async handleBatch({ batch }: EachBatchPayload): Promise<void> {
+  protected async handleBatch({ batch, isStale }: EachBatchPayload): Promise<void> {
+    if (isStale()) return;
     const id = partitionId(batch.topic, batch.partition);
     const merger = this.merger(id);
     const letters: DeadLetter[] = [];

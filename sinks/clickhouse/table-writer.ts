@@ -26,6 +26,11 @@ export class TableWriter<T> {
     this.buffer.push(this.toRow(value));
   }
 
+  /** Drops buffered rows (after a rebalance: the records they came from will be replayed). */
+  discard(): void {
+    this.buffer = [];
+  }
+
   get pending(): number {
     return this.buffer.length;
   }

@@ -36,3 +36,18 @@ export async function eventually<T>(check: () => Promise<T>, done: (value: T) =>
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last value: ${JSON.stringify(last)}`);
 }
+
+/** The environment that makes a `costline` child process use exactly this config's endpoints, topics, group and database. */
+export function configEnv(config: CostlineConfig): Record<string, string> {
+  const env: Record<string, string> = {
+    KAFKA_BROKERS: config.kafka.brokers.join(','),
+    SCHEMA_REGISTRY_URL: config.schemaRegistry.url,
+    CLICKHOUSE_URL: config.clickhouse.url,
+    CLICKHOUSE_DATABASE: config.clickhouse.database,
+    COSTLINE__kafka__groupId: config.kafka.groupId,
+    COSTLINE_METRICS_PORT: '0',
+    COSTLINE_LOG_LEVEL: 'warn',
+  };
+  for (const [role, topic] of Object.entries(config.topics)) env[`COSTLINE__topics__${role}`] = topic;
+  return env;
+}
