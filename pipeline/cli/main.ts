@@ -4,6 +4,7 @@ import { registerMigrateCommand } from './commands/migrate.js';
 import { registerRunCommand } from './commands/run.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerTailCommand } from './commands/tail.js';
+import { registerImportFocusCommand } from './commands/import-focus.js';
 import { ConfigError } from '../config/load.js';
 
 const program = new Command()
@@ -18,6 +19,7 @@ registerMigrateCommand(program);
 registerRunCommand(program);
 registerDemoCommand(program);
 registerTailCommand(program);
+registerImportFocusCommand(program);
 
 try {
   await program.parseAsync(process.argv);
