@@ -270,7 +270,7 @@ export interface PartialRollup {
   kind: PartialKind;
   /** The stage-1 task (input partition number) that sent it. */
   task: number;
-  /** The task's event-time watermark (ms) when it sent this record; -1 while it has none. */
+  /** On a watermark record: the task's event-time watermark (ms), -1 while it has none; every partial the task emitted before it is already on the topic. On a partial: informational only. */
   watermark: number;
   /** The task has had no input for the idle timeout: stage 2 does not wait for it. */
   idle: boolean;

@@ -36,7 +36,7 @@ export function encodeWithId(schemaId: number, type: avro.Type, value: unknown):
  */
 export class WireCodec<T> {
   private readonly resolvers = new Map<number, avro.Resolver | DecodeFailureReason>();
-  private writerId: number | undefined;
+  private writerId: Promise<number> | undefined;
 
   constructor(
     private readonly source: SchemaSource,
@@ -44,9 +44,15 @@ export class WireCodec<T> {
     private readonly subject: string,
   ) {}
 
-  /** Registers the reader schema under the subject (once) and returns its id. */
-  async schemaId(): Promise<number> {
-    this.writerId ??= await this.source.register(this.subject, this.contract.schema);
+  /** Registers the reader schema under the subject (once, however many encodes wait on it) and returns its id. */
+  schemaId(): Promise<number> {
+    if (!this.writerId) {
+      this.writerId = this.source.register(this.subject, this.contract.schema);
+      // A failed registration is not cached: the next encode tries again.
+      this.writerId.catch(() => {
+        this.writerId = undefined;
+      });
+    }
     return this.writerId;
   }
 
@@ -56,11 +62,23 @@ export class WireCodec<T> {
 
   /** Registry outages throw (they are transient: the caller retries); bad bytes return a failure value. */
   async decode(bytes: Buffer | null): Promise<DecodeResult<T>> {
+    const result = this.decodeKnown(bytes);
+    if (result !== undefined) return result;
+    await this.resolverFor(bytes!.readUInt32BE(1));
+    return this.decodeKnown(bytes)!;
+  }
+
+  /**
+   * The hot path: decodes without awaiting when the writer schema is already known, and returns
+   * undefined only when its id has not been looked up yet (then `decode` fetches it once).
+   */
+  decodeKnown(bytes: Buffer | null): DecodeResult<T> | undefined {
     if (bytes === null || bytes.length === 0) return { ok: false, reason: 'empty-value', detail: 'the record has no value' };
     if (bytes[0] !== MAGIC_BYTE) return { ok: false, reason: 'wrong-magic-byte', detail: `first byte is 0x${bytes[0]!.toString(16).padStart(2, '0')}, expected 0x00 (Confluent wire format)` };
     if (bytes.length < HEADER_LENGTH) return { ok: false, reason: 'truncated-header', detail: `value is ${bytes.length} bytes, shorter than the 5-byte header` };
     const schemaId = bytes.readUInt32BE(1);
-    const resolver = await this.resolverFor(schemaId);
+    const resolver = this.resolvers.get(schemaId);
+    if (resolver === undefined) return undefined;
     if (resolver === 'unknown-schema-id') return { ok: false, reason: 'unknown-schema-id', detail: `schema id ${schemaId} is not in the registry`, schemaId };
     if (typeof resolver === 'string') {
       return { ok: false, reason: 'incompatible-schema', detail: `schema id ${schemaId} (${this.subject}) cannot be read as ${this.contract.name}`, schemaId };

@@ -1,8 +1,8 @@
 import type { GpuSample, PartialRollup, QueueSample, TokenUsage } from '../../schemas/index.js';
-import { emptyRollup, foldGpu, foldQueue, foldToken, type RollupAggregate } from './aggregates.js';
+import { emptyRollup, foldGpu, foldQueue, foldToken, foldTokenCounts, type RollupAggregate } from './aggregates.js';
 import { CardinalityGuard } from './cardinality.js';
 import { RateCard } from './rate-card.js';
-import { rollupKey, rollupKeyId, type RollupKey } from './rollup-key.js';
+import { DIMENSIONS, rollupKey, rollupKeyId, type RollupKey } from './rollup-key.js';
 import { toPartialRollup } from './partial-rollup.js';
 import { WatermarkTracker } from './watermark.js';
 import { WindowStore, type AddOutcome, type SourcePosition } from './window-store.js';
@@ -39,6 +39,16 @@ export interface StageOneOutput {
   watermark: number;
 }
 
+const MODEL_DIMENSIONS = DIMENSIONS.model;
+const OWNER_DIMENSIONS = DIMENSIONS.owner;
+const PROVIDER_DIMENSIONS = DIMENSIONS.provider_region;
+const MAX_CACHED_KEYS = 200_000;
+
+interface CachedKey {
+  key: RollupKey;
+  id: string;
+}
+
 const usageKeyId = (k: UsageKey) => [k.resourceId, k.provider, k.region, k.modelName, k.modelVersion, k.team, k.experiment, k.environment].join('|');
 
 /**
@@ -52,6 +62,7 @@ export class StageOneTask {
   private readonly rollups: WindowStore<RollupKey, RollupAggregate>;
   private readonly usage: WindowStore<UsageKey, { gpuSeconds: number; estimatedNanos: number }>;
   private readonly watermark: WatermarkTracker;
+  private readonly keys = new Map<string, CachedKey>();
 
   constructor(
     readonly task: number,
@@ -83,50 +94,61 @@ export class StageOneTask {
     this.rollups.markProcessed(position);
   }
 
-  private key(kind: RollupKey['kind'], dimensionNames: readonly string[], values: readonly string[]): RollupKey {
-    return rollupKey(kind, values.map((v, i) => this.guard.admit(dimensionNames[i]!, v)));
+  /**
+   * The key for these dimension values, through the cardinality guard, built once per distinct
+   * combination: the hot path does one string concatenation and one map lookup per key.
+   */
+  private key(kind: RollupKey['kind'], dimensionNames: readonly string[], a: string, b: string, c?: string): CachedKey {
+    const raw = c === undefined ? `${kind}\u0000${a}\u0000${b}` : `${kind}\u0000${a}\u0000${b}\u0000${c}`;
+    let cached = this.keys.get(raw);
+    if (!cached) {
+      const values = c === undefined ? [a, b] : [a, b, c];
+      const key = rollupKey(kind, values.map((v, i) => this.guard.admit(dimensionNames[i]!, v)));
+      cached = { key, id: rollupKeyId(key) };
+      // Bounded: the guard bounds values per dimension, this bounds their combinations.
+      if (this.keys.size >= MAX_CACHED_KEYS) this.keys.clear();
+      this.keys.set(raw, cached);
+    }
+    return cached;
   }
 
-  private fold(keys: RollupKey[], eventTime: number, position: SourcePosition, fold: (a: RollupAggregate) => void): AddOutcome {
-    for (const key of keys) {
-      if (this.rollups.add(key, rollupKeyId(key), eventTime, position, fold) === 'late') return 'late';
-    }
-    return 'accepted';
+  private fold(key: CachedKey, eventTime: number, position: SourcePosition, fold: (a: RollupAggregate) => void): AddOutcome {
+    return this.rollups.add(key.key, key.id, eventTime, position, fold);
   }
 
   addTokenUsage(e: TokenUsage, position: SourcePosition, now: number): AddOutcome {
     const egressNanos = this.rateCard.egressNanos(e.egress_bytes);
-    const keys = [
-      this.key('model', ['model_name', 'model_version', 'region'], [e.model_name, e.model_version, e.region]),
-      this.key('owner', ['team', 'experiment', 'environment'], [e.team, e.experiment ?? '', e.environment]),
-    ];
-    const outcome = this.fold(keys, e.event_time, position, (a) => {
+    const model = this.key('model', MODEL_DIMENSIONS, e.model_name, e.model_version, e.region);
+    const outcome = this.fold(model, e.event_time, position, (a) => {
       foldToken(a.tokens, e);
       a.cost.egressNanos += egressNanos;
     });
-    if (outcome === 'accepted') this.watermark.observe(position.partition, e.event_time, now);
+    if (outcome === 'late') return outcome;
+    this.fold(this.key('owner', OWNER_DIMENSIONS, e.team, e.experiment ?? '', e.environment), e.event_time, position, (a) => {
+      foldTokenCounts(a.tokens, e);
+      a.cost.egressNanos += egressNanos;
+    });
+    this.watermark.observe(position.partition, e.event_time, now);
     return outcome;
   }
 
   addQueueSample(e: QueueSample, position: SourcePosition, now: number): AddOutcome {
-    const key = this.key('model', ['model_name', 'model_version', 'region'], [e.model_name, e.model_version, e.region]);
-    const outcome = this.fold([key], e.event_time, position, (a) => foldQueue(a.queue, e));
+    const key = this.key('model', MODEL_DIMENSIONS, e.model_name, e.model_version, e.region);
+    const outcome = this.fold(key, e.event_time, position, (a) => foldQueue(a.queue, e));
     if (outcome === 'accepted') this.watermark.observe(position.partition, e.event_time, now);
     return outcome;
   }
 
   addGpuSample(e: GpuSample, position: SourcePosition, now: number): AddOutcome {
     const estimatedNanos = this.rateCard.gpuSampleNanos(e);
-    const keys = [
-      this.key('owner', ['team', 'experiment', 'environment'], [e.team, e.experiment ?? '', e.environment]),
-      this.key('provider_region', ['provider', 'region'], [e.provider, e.region]),
-    ];
-    if (e.model_name !== null && e.model_version !== null) keys.unshift(this.key('model', ['model_name', 'model_version', 'region'], [e.model_name, e.model_version, e.region]));
-    const outcome = this.fold(keys, e.event_time, position, (a) => {
+    const keys = [this.key('owner', OWNER_DIMENSIONS, e.team, e.experiment ?? '', e.environment), this.key('provider_region', PROVIDER_DIMENSIONS, e.provider, e.region)];
+    if (e.model_name !== null && e.model_version !== null) keys.unshift(this.key('model', MODEL_DIMENSIONS, e.model_name, e.model_version, e.region));
+    const fold = (a: RollupAggregate) => {
       foldGpu(a.gpu, e);
       a.cost.estimatedNanos += estimatedNanos;
-    });
-    if (outcome === 'late') return outcome;
+    };
+    // Every key of one event shares its window: the first tells whether the event is late.
+    for (const key of keys) if (this.fold(key, e.event_time, position, fold) === 'late') return 'late';
     const usageKey: UsageKey = {
       resourceId: e.resource_id,
       provider: e.provider,
@@ -142,7 +164,7 @@ export class StageOneTask {
       u.estimatedNanos += estimatedNanos;
     });
     this.watermark.observe(position.partition, e.event_time, now);
-    return outcome;
+    return 'accepted';
   }
 
   /** Closes what the watermark passed: partial rollups for stage 2 and usage rows for billing attribution. */

@@ -87,8 +87,10 @@ export class StageTwoMerger {
 
   /** One record of the internal topic. Returns 'late' for a partial of a window already past its lateness. */
   add(record: PartialRollup, position: SourcePosition): 'accepted' | 'late' | 'watermark' {
-    this.watermarks.report(record.task, record.watermark, record.idle);
+    // Only markers move a task's watermark: a marker follows every partial its task emitted before
+    // it, while a partial's own watermark field may run ahead of partials still on their way.
     if (record.kind === 'watermark') {
+      this.watermarks.report(record.task, record.watermark, record.idle);
       this.minutes.markProcessed(position);
       return 'watermark';
     }

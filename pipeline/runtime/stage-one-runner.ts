@@ -9,7 +9,7 @@ import { BillingQueue } from '../core/billing-queue.js';
 import { toBillingLine } from '../core/cost-attribution.js';
 import type { AddOutcome, SourcePosition } from '../core/window-store.js';
 import { defaultLimits, validateBillingLine, validateGpuSample, validateQueueSample, validateTokenUsage, type ValidationLimits } from '../sources/validate.js';
-import { DeadLetterPublisher, type DeadLetter } from '../../sinks/kafka/index.js';
+import { DeadLetterPublisher, sendInChunks, type DeadLetter } from '../../sinks/kafka/index.js';
 import { TableWriter, usageRow, type ClickHouseClient } from '../../sinks/clickhouse/index.js';
 import { BillingAttribution } from './billing-attribution.js';
 import { partitionId, StageRunner, splitPartitionId } from './stage-runner.js';
@@ -167,21 +167,21 @@ export class StageOneRunner extends StageRunner {
     const fold = (outcome: AddOutcome, eventTime: number) => (outcome === 'late' ? late(eventTime, this.deps.config.windows.telemetry.allowedLatenessMs) : undefined);
     switch (source) {
       case 'tokens': {
-        const decoded = await this.codecs.tokens.decode(message.value);
+        const decoded = this.codecs.tokens.decodeKnown(message.value) ?? (await this.codecs.tokens.decode(message.value));
         if (!decoded.ok) return decoded;
         const valid = validateTokenUsage(decoded.value, brokerTime, this.limits);
         if (!valid.ok) return valid;
         return fold(task.addTokenUsage(decoded.value, position, now), decoded.value.event_time);
       }
       case 'gpu': {
-        const decoded = await this.codecs.gpu.decode(message.value);
+        const decoded = this.codecs.gpu.decodeKnown(message.value) ?? (await this.codecs.gpu.decode(message.value));
         if (!decoded.ok) return decoded;
         const valid = validateGpuSample(decoded.value, brokerTime, this.limits);
         if (!valid.ok) return valid;
         return fold(task.addGpuSample(decoded.value, position, now), decoded.value.event_time);
       }
       case 'queue': {
-        const decoded = await this.codecs.queue.decode(message.value);
+        const decoded = this.codecs.queue.decodeKnown(message.value) ?? (await this.codecs.queue.decode(message.value));
         if (!decoded.ok) return decoded;
         const valid = validateQueueSample(decoded.value, brokerTime, this.limits);
         if (!valid.ok) return valid;
@@ -234,7 +234,7 @@ export class StageOneRunner extends StageRunner {
     if (this.outgoing.length > 0) {
       const batch = this.outgoing;
       const messages = await Promise.all(batch.map(async (m) => ({ key: m.key, value: await this.codecs.partial.encode(m.value), partition: m.partition })));
-      await this.deps.producer.send({ topic: this.deps.config.topics.partials, acks: -1, messages });
+      await sendInChunks(this.deps.producer, this.deps.config.topics.partials, messages);
       this.outgoing = this.outgoing.slice(batch.length);
     }
     await this.usageWriter.flush();

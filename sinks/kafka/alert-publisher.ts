@@ -1,5 +1,6 @@
 import type { Producer } from 'kafkajs';
 import type { Alert, WireCodec } from '../../schemas/index.js';
+import { sendInChunks } from './send.js';
 
 /**
  * Publishes alerts as Avro (Confluent wire format) keyed by the alert key, so one key's episode
@@ -22,6 +23,6 @@ export class AlertPublisher {
         headers: { 'costline.alert_id': alert.alert_id, 'costline.sequence': String(alert.sequence) },
       })),
     );
-    await this.producer.send({ topic: this.topic, acks: -1, messages });
+    await sendInChunks(this.producer, this.topic, messages);
   }
 }

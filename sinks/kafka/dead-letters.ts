@@ -1,4 +1,5 @@
 import type { Producer, IHeaders } from 'kafkajs';
+import { sendInChunks } from './send.js';
 
 /** Header names on every dead letter; the value and key are the original bytes, untouched. */
 export const DLQ_HEADERS = {
@@ -31,10 +32,10 @@ export class DeadLetterPublisher {
 
   async publish(letters: DeadLetter[]): Promise<void> {
     if (letters.length === 0) return;
-    await this.producer.send({
-      topic: this.topic,
-      acks: -1,
-      messages: letters.map((l) => ({
+    await sendInChunks(
+      this.producer,
+      this.topic,
+      letters.map((l) => ({
         key: l.key,
         value: l.value,
         headers: {
@@ -47,6 +48,6 @@ export class DeadLetterPublisher {
           [DLQ_HEADERS.timestamp]: l.timestamp,
         },
       })),
-    });
+    );
   }
 }

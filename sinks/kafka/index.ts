@@ -2,3 +2,4 @@
 export { AlertPublisher } from './alert-publisher.js';
 export { DeadLetterPublisher, DLQ_HEADERS, type DeadLetter } from './dead-letters.js';
 export { ensureTopics } from './topics.js';
+export { sendInChunks } from './send.js';

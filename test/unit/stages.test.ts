@@ -99,3 +99,17 @@ describe('stage 1 partials merged by stage 2', () => {
     expect(hours.size).toBeGreaterThan(0);
   });
 });
+
+describe('stage 2 watermarks', () => {
+  it('are moved by markers only, never by the watermark a partial carries', () => {
+    const merger = new StageTwoMerger({ windowSizeMs: MIN, allowedLatenessMs: 0, expectedTasks: 1 });
+    const task = new StageOneTask(0, settings, rateCard(), new CardinalityGuard(10));
+    task.addTokenUsage(trafficFor(1, 4)[0]!, { partition: 'tokens:0', offset: 0 }, 0);
+    const [partial] = task.advance(1_000_000).partials.length ? task.advance(1_000_000).partials : [];
+    const ahead = { ...(partial ?? watermarkRecord(0, 0, false)), kind: 'partial' as const, rollup_kind: 'model', dimension_names: ['model_name', 'model_version', 'region'], dimension_values: ['m', 'v', 'r'], window_start: 0, window_end: MIN, watermark: 10 * MIN };
+    merger.add(ahead, { partition: 'p:0', offset: 0 });
+    expect(merger.advance().minutes).toHaveLength(0);
+    merger.add(watermarkRecord(0, MIN, false), { partition: 'p:0', offset: 1 });
+    expect(merger.advance().minutes).toHaveLength(1);
+  });
+});

@@ -79,3 +79,14 @@ describe('Confluent wire format', () => {
     expect(await c.decode(encodeWithId(3, avro.Type.forSchema({ type: 'record', name: 'Other', fields: [{ name: 'x', type: 'int' }] }), { x: 1 }))).toMatchObject({ ok: false, reason: 'incompatible-schema' });
   });
 });
+
+describe('registering the writer schema', () => {
+  it('registers once however many encodes start at the same time', async () => {
+    const source = new SchemasInMemory();
+    let registrations = 0;
+    const counting: SchemaSource = { schemaById: (id) => source.schemaById(id), register: async (s, schema) => ((registrations += 1), source.register(s, schema)) };
+    const c = new WireCodec<TokenUsage>(counting, contracts.tokenUsage, 'telemetry.tokens-value');
+    await Promise.all(Array.from({ length: 100 }, () => c.encode(sampleTokenUsage)));
+    expect(registrations).toBe(1);
+  });
+});

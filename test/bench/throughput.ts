@@ -1,0 +1,199 @@
+/**
+ * Benchmark (prints figures; not a timed test): end-to-end events per second of one pipeline
+ * process against the raw KafkaJS consume rate of the same topic in the same run, memory per
+ * active series at 10k and 100k series, and rows per ClickHouse insert.
+ *
+ *   node --expose-gc --import tsx test/bench/throughput.ts [--events 200000] [--keys 500]
+ *
+ * Uses KAFKA_BROKERS / SCHEMA_REGISTRY_URL / CLICKHOUSE_URL when set, else starts the local stack.
+ */
+import { parseArgs } from 'node:util';
+import { randomBytes } from 'node:crypto';
+import { Registry } from 'prom-client';
+import { loadConfig } from '../../pipeline/config/load.js';
+import { connect, prepare } from '../../pipeline/runtime/bootstrap.js';
+import { Pipeline } from '../../pipeline/runtime/pipeline.js';
+import { createMetrics } from '../../pipeline/observability/metrics.js';
+import { createLogger, silentLogger } from '../../pipeline/observability/logger.js';
+import { contracts, valueSubject, WireCodec, type TokenUsage } from '../../schemas/index.js';
+import { stackUp } from '../../deploy/stack/stack.js';
+import { Random } from '../../pipeline/simulate/random.js';
+import { StageOneTask } from '../../pipeline/core/stage-one.js';
+import { StageTwoMerger } from '../../pipeline/core/stage-two.js';
+import { RateCard } from '../../pipeline/core/rate-card.js';
+import { CardinalityGuard } from '../../pipeline/core/cardinality.js';
+import { qualified } from '../../sinks/clickhouse/index.js';
+
+const { values: args } = parseArgs({ options: { events: { type: 'string', default: '200000' }, keys: { type: 'string', default: '500' }, 'skip-memory': { type: 'boolean', default: false } } });
+const EVENTS = Number(args.events);
+const KEYS = Number(args.keys);
+const MIN = 60_000;
+const log = (m: string) => process.stdout.write(`${m}\n`);
+const gc = (globalThis as { gc?: () => void }).gc;
+
+function syntheticEvent(i: number, start: number, random: Random): TokenUsage {
+  const key = i % KEYS;
+  return {
+    event_time: start + Math.floor((i / EVENTS) * 10 * MIN),
+    request_id: `r${i}`,
+    model_name: `model-${key % 50}`,
+    model_version: `v${key % 7}`,
+    region: `region-${Math.floor(key / 50) % 10}`,
+    response_model: null,
+    operation_name: 'chat',
+    endpoint: `endpoint-${key % 40}`,
+    team: `team-${key % 12}`,
+    experiment: null,
+    environment: 'prod',
+    input_tokens: random.int(50, 4000),
+    output_tokens: random.int(1, 800),
+    cached_input_tokens: 0,
+    latency_ms: random.logNormal(800, 0.6),
+    time_to_first_token_ms: random.logNormal(150, 0.3),
+    status: 'ok',
+    retry_count: 0,
+    egress_bytes: 1200,
+  };
+}
+
+async function main(): Promise<void> {
+  const endpoints = await stackUp((m) => log(`  stack: ${m}`));
+  const run = randomBytes(3).toString('hex');
+  const config = loadConfig({
+    env: {
+      KAFKA_BROKERS: endpoints.kafkaBrokers,
+      SCHEMA_REGISTRY_URL: endpoints.schemaRegistryUrl,
+      CLICKHOUSE_URL: endpoints.clickhouseUrl,
+      CLICKHOUSE_DATABASE: `costline_bench_${run}`,
+      COSTLINE__kafka__groupId: `costline-bench-${run}`,
+      COSTLINE__topics__tokens: `bench.tokens.${run}`,
+      COSTLINE__topics__gpu: `bench.gpu.${run}`,
+      COSTLINE__topics__queue: `bench.queue.${run}`,
+      COSTLINE__topics__billing: `bench.billing.${run}`,
+      COSTLINE__topics__partials: `bench.partials.${run}`,
+      COSTLINE__topics__alerts: `bench.alerts.${run}`,
+      COSTLINE__topics__actions: `bench.actions.${run}`,
+      COSTLINE__topics__dlq: `bench.dlq.${run}`,
+    },
+  });
+  const connections = connect(config, '-bench');
+  await prepare(config, connections, silentLogger);
+  const codec = new WireCodec<TokenUsage>(connections.registry, contracts.tokenUsage, valueSubject(config.topics.tokens));
+  const random = new Random(5);
+  const start = Math.floor(Date.now() / MIN) * MIN - 30 * MIN;
+
+  log(`producing ${EVENTS.toLocaleString('en-US')} token events over ${KEYS} model keys (10 minutes of event time)`);
+  const producer = connections.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  for (let i = 0; i < EVENTS; i += 5000) {
+    const messages = await Promise.all(Array.from({ length: Math.min(5000, EVENTS - i) }, async (_, j) => {
+      const e = syntheticEvent(i + j, start, random);
+      return { key: e.endpoint, value: await codec.encode(e) };
+    }));
+    await producer.send({ topic: config.topics.tokens, acks: -1, messages });
+  }
+  // Light traffic two minutes later closes the last full windows.
+  await producer.send({ topic: config.topics.tokens, acks: -1, messages: await Promise.all(Array.from({ length: 30 }, async (_, j) => ({ key: `endpoint-${j}`, value: await codec.encode({ ...syntheticEvent(j, start, random), event_time: start + 12 * MIN + j }) }))) });
+  await producer.disconnect();
+
+  // Ceiling: KafkaJS consuming the same topic and doing nothing with the records.
+  const raw = connections.kafka.consumer({ groupId: `costline-bench-raw-${run}` });
+  await raw.connect();
+  await raw.subscribe({ topic: config.topics.tokens, fromBeginning: true });
+  let rawCount = 0;
+  let rawFirst = 0;
+  let rawLast = 0;
+  await raw.run({
+    eachBatch: async ({ batch }) => {
+      if (rawFirst === 0) rawFirst = performance.now();
+      rawCount += batch.messages.length;
+      rawLast = performance.now();
+    },
+  });
+  while (rawCount < EVENTS + 30) await new Promise((r) => setTimeout(r, 50));
+  await raw.disconnect();
+  const rawRate = rawCount / ((rawLast - rawFirst) / 1000);
+
+  const metrics = createMetrics(new Registry());
+  const pipeline = new Pipeline({ config, logger: createLogger({ level: 'warn', pretty: false }), metrics, ...connections });
+  let first = 0;
+  let last = 0;
+  let rss = process.memoryUsage().rss;
+  const sampler = setInterval(() => {
+    rss = Math.max(rss, process.memoryUsage().rss);
+  }, 100);
+  await pipeline.start();
+  const accepted = async () => (await metrics.eventsIn.get()).values.reduce((s, v) => s + v.value, 0);
+  for (;;) {
+    const n = await accepted();
+    if (n > 0 && first === 0) first = performance.now();
+    if (n >= EVENTS + 30) {
+      last = performance.now();
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const expectedRows = async () => {
+    const result = await connections.clickhouse.query({ query: `SELECT count() AS n FROM ${qualified(config.clickhouse.database, 'model_rollup_1m')} FINAL`, format: 'JSONEachRow' });
+    return Number((await result.json<{ n: string }>())[0]!.n);
+  };
+  let rows = 0;
+  const waitStart = performance.now();
+  while (performance.now() - waitStart < 60_000) {
+    rows = await expectedRows();
+    if (rows >= KEYS * 10) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const durable = performance.now();
+  clearInterval(sampler);
+  await pipeline.stop();
+  const e2eRate = (EVENTS + 30) / ((last - first) / 1000);
+  const inserts = (await metrics.clickhouseInsertSeconds.get()).values.filter((v) => v.metricName === 'costline_clickhouse_insert_seconds_count');
+  const rowCounts = (await metrics.clickhouseRows.get()).values;
+  log('');
+  log(`raw KafkaJS consume rate (ceiling):   ${Math.round(rawRate).toLocaleString('en-US')} events/s`);
+  log(`pipeline end-to-end rate (stage 1):   ${Math.round(e2eRate).toLocaleString('en-US')} events/s`);
+  log(`ratio (target >= 0.8):                ${(e2eRate / rawRate).toFixed(2)}`);
+  log(`closed windows durable in ClickHouse: ${rows} rows, ${((durable - last) / 1000).toFixed(1)} s after the last event was consumed`);
+  log(`peak RSS during the run:              ${(rss / 2 ** 20).toFixed(0)} MiB`);
+  for (const c of inserts) {
+    const table = String(c.labels.table);
+    const total = rowCounts.find((r) => r.labels.table === table)?.value ?? 0;
+    log(`rows per insert, ${table.padEnd(18)} ${(total / c.value).toFixed(1)} (${total} rows in ${c.value} inserts)`);
+  }
+  for (const v of (await metrics.deadLetters.get()).values) log(`dead letters ${JSON.stringify(v.labels)}: ${v.value}`);
+  await connections.clickhouse.command({ query: `DROP DATABASE IF EXISTS ${config.clickhouse.database}` });
+  await connections.close();
+}
+
+/** Memory held per active series: one open window per series in stage 1 and in stage 2, the shape a live fleet keeps. */
+function seriesMemory(series: number): { bytesPerSeries: number } {
+  gc?.();
+  const before = process.memoryUsage().heapUsed;
+  const rateCard = new RateCard({ gpuRates: [], defaultPerGpuHour: 2, egressPerGb: 0.09 });
+  const task = new StageOneTask(0, { windowSizeMs: MIN, allowedLatenessMs: 30_000, maxOutOfOrdernessMs: 5_000, idlePartitionMs: 10_000 }, rateCard, new CardinalityGuard(series * 2));
+  const merger = new StageTwoMerger({ windowSizeMs: MIN, allowedLatenessMs: 30_000, expectedTasks: 1 });
+  const random = new Random(3);
+  for (let i = 0; i < series * 5; i++) {
+    const e = { ...syntheticEvent(i, 0, random), model_name: `m${i % series}`, model_version: 'v1', region: 'r', team: `t${i % series}`, event_time: (i % 50) * 1000 };
+    task.addTokenUsage(e, { partition: 'tokens:0', offset: i }, 0);
+  }
+  // Stage 2 holds the same series as merged partials from the previous minute.
+  let offset = 0;
+  for (const p of task.advance(0).partials) merger.add(p, { partition: 'p:0', offset: offset++ });
+  gc?.();
+  const after = process.memoryUsage().heapUsed;
+  const held = task.size + merger.size;
+  if (held === 0) throw new Error('no state held: the measurement measured nothing');
+  return { bytesPerSeries: (after - before) / series };
+}
+
+if (!args['skip-memory']) {
+  if (!gc) log('(run with node --expose-gc for a steadier memory figure)');
+  for (const n of [10_000, 100_000]) {
+    const { bytesPerSeries } = seriesMemory(n);
+    log(`memory per active series at ${n.toLocaleString('en-US').padStart(7)} series: ${Math.round(bytesPerSeries)} bytes (target <= 1024); RSS now ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
+  }
+}
+await main();
+process.exit(0);
