@@ -8,6 +8,9 @@ import type { Contract } from './contracts.js';
 export const MAGIC_BYTE = 0;
 export const HEADER_LENGTH = 5;
 
+/** The writer wrote with exactly the reader's schema: no resolution needed. */
+const SAME_SCHEMA = Symbol('same-schema');
+
 /** Why a record could not be decoded; each reason becomes a dead-letter reason. */
 export type DecodeFailureReason = 'empty-value' | 'wrong-magic-byte' | 'truncated-header' | 'unknown-schema-id' | 'incompatible-schema' | 'undecodable-avro';
 
@@ -35,7 +38,7 @@ export function encodeWithId(schemaId: number, type: avro.Type, value: unknown):
  * to this reader's schema, so producers may add optional fields without breaking this consumer.
  */
 export class WireCodec<T> {
-  private readonly resolvers = new Map<number, avro.Resolver | DecodeFailureReason>();
+  private readonly resolvers = new Map<number, avro.Resolver | typeof SAME_SCHEMA | DecodeFailureReason>();
   private writerId: Promise<number> | undefined;
 
   constructor(
@@ -83,24 +86,32 @@ export class WireCodec<T> {
     if (typeof resolver === 'string') {
       return { ok: false, reason: 'incompatible-schema', detail: `schema id ${schemaId} (${this.subject}) cannot be read as ${this.contract.name}`, schemaId };
     }
+    // decode() at an offset reads in place (no sub-buffer per record); a writer schema equal to the
+    // reader's needs no resolver. Offset -1 means the body ended early; short of the end, trailing bytes.
+    let decoded: { value: unknown; offset: number };
     try {
-      const value = this.contract.type.fromBuffer(bytes.subarray(HEADER_LENGTH), resolver) as T;
-      return { ok: true, value, schemaId };
+      decoded = resolver === SAME_SCHEMA ? this.contract.type.decode(bytes, HEADER_LENGTH) : this.contract.type.decode(bytes, HEADER_LENGTH, resolver);
     } catch (error) {
       return { ok: false, reason: 'undecodable-avro', detail: `Avro body does not decode with schema id ${schemaId}: ${(error as Error).message}`, schemaId };
     }
+    if (decoded.offset !== bytes.length) {
+      const detail = decoded.offset < 0 ? 'the body ends before the record does (truncated)' : `${bytes.length - decoded.offset} bytes follow the record`;
+      return { ok: false, reason: 'undecodable-avro', detail: `Avro body does not decode with schema id ${schemaId}: ${detail}`, schemaId };
+    }
+    return { ok: true, value: decoded.value as T, schemaId };
   }
 
   /** Resolvers by writer schema id; a failure is cached too, so a flood of bad ids costs one registry call each. */
-  private async resolverFor(schemaId: number): Promise<avro.Resolver | DecodeFailureReason> {
+  private async resolverFor(schemaId: number): Promise<avro.Resolver | typeof SAME_SCHEMA | DecodeFailureReason> {
     const cached = this.resolvers.get(schemaId);
     if (cached) return cached;
     const writerSchema = await this.source.schemaById(schemaId);
-    let outcome: avro.Resolver | DecodeFailureReason;
+    let outcome: avro.Resolver | typeof SAME_SCHEMA | DecodeFailureReason;
     if (!writerSchema) outcome = 'unknown-schema-id';
     else {
       try {
-        outcome = this.contract.type.createResolver(avro.Type.forSchema(writerSchema as avro.Schema));
+        const writer = avro.Type.forSchema(writerSchema as avro.Schema);
+        outcome = writer.equals(this.contract.type) ? SAME_SCHEMA : this.contract.type.createResolver(writer);
       } catch {
         outcome = 'incompatible-schema';
       }
