@@ -4,7 +4,9 @@ import { registerMigrateCommand } from './commands/migrate.js';
 import { registerRunCommand } from './commands/run.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerTailCommand } from './commands/tail.js';
+import { registerSimulateCommand } from './commands/simulate.js';
 import { registerImportFocusCommand } from './commands/import-focus.js';
+import { registerDetectCommand } from './commands/detect.js';
 import { ConfigError } from '../config/load.js';
 
 const program = new Command()
@@ -19,7 +21,9 @@ registerMigrateCommand(program);
 registerRunCommand(program);
 registerDemoCommand(program);
 registerTailCommand(program);
+registerSimulateCommand(program);
 registerImportFocusCommand(program);
+registerDetectCommand(program);
 
 try {
   await program.parseAsync(process.argv);
