@@ -33,6 +33,16 @@ export const BUILT_IN_GPU_RATES: GpuRate[] = [
   { provider: 'azure', instanceType: 'Standard_ND96isr_H100_v5', perGpuHour: 98.32 / 8 },
 ];
 
+/** Providers as billing exports name them (FOCUS ProviderName: "AWS", "Google Cloud", "Microsoft") and as people do. */
+export function canonicalProvider(name: string): string {
+  const lower = name.trim().toLowerCase();
+  if (lower === 'aws' || lower.startsWith('amazon')) return 'aws';
+  if (lower === 'gcp' || lower.startsWith('google')) return 'gcp';
+  if (lower === 'azure' || lower.startsWith('microsoft')) return 'azure';
+  if (lower.startsWith('oracle') || lower === 'oci') return 'oci';
+  return lower;
+}
+
 /**
  * Prices GPU time and egress for the real-time cost estimate. Deterministic (configured and
  * built-in rates only), so a replay estimates exactly what the first pass did; rates learned
@@ -52,7 +62,7 @@ export class RateCard {
   }
 
   private lookupKey(provider: string, instanceType: string, region?: string): string {
-    return `${provider.toLowerCase()}|${instanceType}|${region ?? '*'}`;
+    return `${canonicalProvider(provider)}|${instanceType}|${region ?? '*'}`;
   }
 
   /** Estimated cost of one GPU sample, whole nano-units (rounded per sample, so sums are exact integers). */

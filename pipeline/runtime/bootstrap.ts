@@ -40,6 +40,14 @@ export async function prepare(config: CostlineConfig, connections: Connections, 
   } finally {
     await admin.disconnect();
   }
-  await connections.registry.registerWithCompatibility(valueSubject(config.topics.tokens), contracts.tokenUsage.schema, 'BACKWARD');
-  await connections.registry.registerWithCompatibility(valueSubject(config.topics.alerts), contracts.alert.schema, 'BACKWARD');
+  const subjects: [string, Record<string, unknown>][] = [
+    [config.topics.tokens, contracts.tokenUsage.schema],
+    [config.topics.gpu, contracts.gpuSample.schema],
+    [config.topics.queue, contracts.queueSample.schema],
+    [config.topics.billing, contracts.billingCost.schema],
+    [config.topics.alerts, contracts.alert.schema],
+    [config.topics.actions, contracts.action.schema],
+    [config.topics.partials, contracts.partialRollup.schema],
+  ];
+  for (const [topic, schema] of subjects) await connections.registry.registerWithCompatibility(valueSubject(topic), schema, 'BACKWARD');
 }

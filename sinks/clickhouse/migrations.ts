@@ -204,6 +204,33 @@ export const migrations: Migration[] = [
       ORDER BY (billing_line_id, window_start, attribution, model_name, model_version, region, team, experiment, environment)`,
     ],
   },
+  {
+    version: 3,
+    name: 'playbook actions',
+    statements: (db) => [
+      `CREATE TABLE IF NOT EXISTS ${qualified(db, 'actions')} (
+        action_id String,
+        alert_id String,
+        rule String,
+        playbook String,
+        playbook_rule String,
+        action Enum8('shift_traffic' = 0, 'rollback_model_version' = 1, 'scale_down' = 2, 'scale_up' = 3, 'throttle_budget' = 4, 'open_review' = 5, 'page' = 6, 'unknown' = 7),
+        status Enum8('proposed' = 0, 'suppressed_cooldown' = 1, 'suppressed_cap' = 2, 'unknown' = 3),
+        target_key String,
+        target_names Array(String),
+        target_values Array(String),
+        parameter_names Array(String),
+        parameter_values Array(String),
+        dry_run UInt8,
+        requires_approval UInt8,
+        reason String,
+        window_start DateTime,
+        window_end DateTime
+      ) ENGINE = ReplacingMergeTree()
+      PARTITION BY toYYYYMM(window_start)
+      ORDER BY (action_id)`,
+    ],
+  },
 ];
 
 /** Applies what is missing, in order; returns the versions applied now. */

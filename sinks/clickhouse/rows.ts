@@ -1,4 +1,4 @@
-import type { Alert } from '../../schemas/index.js';
+import type { Alert, PlaybookAction } from '../../schemas/index.js';
 import type { MergedRollup } from '../../pipeline/core/stage-two.js';
 import type { UsageRow } from '../../pipeline/core/stage-one.js';
 import { formatMoney, type MoneyUnits } from '../../pipeline/core/money.js';
@@ -144,5 +144,29 @@ export function alertRow(a: Alert): Record<string, unknown> {
     baseline: a.baseline,
     score: a.score,
     evidence: a.evidence,
+  };
+}
+
+export function actionRow(a: PlaybookAction): Record<string, unknown> {
+  const targetNames = Object.keys(a.target).sort();
+  const parameterNames = Object.keys(a.parameters).sort();
+  return {
+    action_id: a.action_id,
+    alert_id: a.alert_id,
+    rule: a.rule,
+    playbook: a.playbook,
+    playbook_rule: a.playbook_rule,
+    action: a.action,
+    status: a.status,
+    target_key: a.target_key,
+    target_names: targetNames,
+    target_values: targetNames.map((n) => a.target[n]!),
+    parameter_names: parameterNames,
+    parameter_values: parameterNames.map((n) => a.parameters[n]!),
+    dry_run: a.dry_run ? 1 : 0,
+    requires_approval: a.requires_approval ? 1 : 0,
+    reason: a.reason,
+    window_start: seconds(a.window_start),
+    window_end: seconds(a.window_end),
   };
 }
