@@ -241,7 +241,8 @@ export class StageOneRunner extends StageRunner {
     for (const [number, queue] of this.billing) {
       const task = this.tasks.get(number);
       if (!task) continue;
-      const due = queue.takeDue(task.currentWatermark);
+      // An idle task (caught up, no telemetry for the idle timeout) will see no more usage: its lines are due now.
+      const due = queue.takeDue(task.isIdle(this.now()) ? Number.POSITIVE_INFINITY : task.currentWatermark);
       if (due.length === 0) continue;
       try {
         await this.attribution.allocate(due.map((d) => d.line));
