@@ -1,7 +1,7 @@
 import { Kafka } from 'kafkajs';
 import type { CostlineConfig } from '../config/schema.js';
 import { kafkaOptions } from '../config/kafka-options.js';
-import type { Logger } from '../observability/logger.js';
+import { silentLogger, type Logger } from '../observability/logger.js';
 import { contracts, SchemaRegistryClient, valueSubject } from '../../schemas/index.js';
 import { createClickHouse, migrate, serverVersion, type ClickHouseClient } from '../../sinks/clickhouse/index.js';
 import { ensureTopics } from '../../sinks/kafka/index.js';
@@ -13,10 +13,11 @@ export interface Connections {
   close(): Promise<void>;
 }
 
-export function connect(config: CostlineConfig, clientSuffix = ''): Connections {
+/** Clients for the three services; KafkaJS logs go through `logger` (silent unless given). */
+export function connect(config: CostlineConfig, clientSuffix = '', logger: Logger = silentLogger): Connections {
   const clickhouse = createClickHouse(config.clickhouse);
   return {
-    kafka: new Kafka(kafkaOptions(config.kafka, clientSuffix)),
+    kafka: new Kafka(kafkaOptions(config.kafka, clientSuffix, logger)),
     clickhouse,
     registry: new SchemaRegistryClient(config.schemaRegistry),
     close: () => clickhouse.close(),

@@ -14,7 +14,7 @@ export function registerRunCommand(program: Command): void {
       const config = loadConfig({ file: program.opts().config });
       const logger = createLogger({ level: config.observability.logLevel });
       const metrics = createMetrics();
-      const connections = connect(config);
+      const connections = connect(config, '', logger);
       await prepare(config, connections, logger);
       const pipeline = new Pipeline({ config, logger, metrics, ...connections });
       const server = await startHttpEndpoint(config.observability.metricsPort, metrics.registry, () => pipeline.ready);
