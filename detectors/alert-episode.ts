@@ -89,6 +89,21 @@ export class AlertEpisode {
     return resolved;
   }
 
+  /**
+   * Ends an open episode at once, for a series that stopped reporting (a version rolled back, a
+   * pool released): without it the episode would stay open forever on a key that has no windows.
+   */
+  resolveNow(window: SeriesWindow, verdict: Verdict): Alert | undefined {
+    this.breachStreak = 0;
+    this.cleanStreak = 0;
+    this.lowerSeverityStreak = 0;
+    if (!this.open) return undefined;
+    this.open.sequence += 1;
+    const resolved = this.message(window, { ...verdict, severity: this.open.severity }, 'resolved');
+    this.open = undefined;
+    return resolved;
+  }
+
   private message(window: SeriesWindow, verdict: Verdict, status: Alert['status']): Alert {
     const open = this.open!;
     return {

@@ -6,6 +6,7 @@ import { registerDemoCommand } from './commands/demo.js';
 import { registerTailCommand } from './commands/tail.js';
 import { registerSimulateCommand } from './commands/simulate.js';
 import { registerImportFocusCommand } from './commands/import-focus.js';
+import { registerDetectCommand } from './commands/detect.js';
 import { ConfigError } from '../config/load.js';
 
 const program = new Command()
@@ -22,6 +23,7 @@ registerDemoCommand(program);
 registerTailCommand(program);
 registerSimulateCommand(program);
 registerImportFocusCommand(program);
+registerDetectCommand(program);
 
 try {
   await program.parseAsync(process.argv);

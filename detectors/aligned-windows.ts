@@ -1,0 +1,81 @@
+/** The members' values for one window of one group, released together. */
+export interface AlignedWindow<T> {
+  group: string;
+  windowStart: number;
+  windowEnd: number;
+  /** Member and value, in member order. */
+  members: Array<[string, T]>;
+}
+
+interface PendingWindow<T> {
+  windowEnd: number;
+  members: Map<string, T>;
+}
+
+function byText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Lines up windows of different keys that are compared with each other (the regions serving one
+ * model version, the versions of one model in one region). Keys arrive separately, each in window
+ * order; a window of a group is released once a later window of the same group arrives, or once
+ * the watermark passes its end, so a comparison sees every member that reported for that window
+ * whatever order the keys came in. At most `maxPendingWindows` windows wait per group.
+ */
+export class WindowAligner<T> {
+  private readonly groups = new Map<string, { pending: Map<number, PendingWindow<T>>; released: number }>();
+
+  constructor(private readonly maxPendingWindows = 4) {}
+
+  /** Adds one member's window; returns the group's windows this completes, oldest first. */
+  add(group: string, member: string, windowStart: number, windowEnd: number, value: T): Array<AlignedWindow<T>> {
+    let state = this.groups.get(group);
+    if (!state) {
+      state = { pending: new Map(), released: Number.NEGATIVE_INFINITY };
+      this.groups.set(group, state);
+    }
+    // Later than its window's release (a key lagging behind the others): compared on its own.
+    if (windowStart <= state.released) return [{ group, windowStart, windowEnd, members: [[member, value]] }];
+    let pending = state.pending.get(windowStart);
+    if (!pending) {
+      pending = { windowEnd, members: new Map() };
+      state.pending.set(windowStart, pending);
+    }
+    pending.members.set(member, value);
+    const starts = [...state.pending.keys()].sort((a, b) => a - b);
+    const due = starts.filter((start, i) => start < windowStart || i < starts.length - this.maxPendingWindows);
+    return this.release(group, due);
+  }
+
+  /** Releases every window, of every group, that ended at or before the watermark: (window start, group) order. */
+  flush(watermark: number): Array<AlignedWindow<T>> {
+    const released: Array<AlignedWindow<T>> = [];
+    for (const group of [...this.groups.keys()].sort(byText)) {
+      const state = this.groups.get(group)!;
+      const due = [...state.pending].filter(([, p]) => p.windowEnd <= watermark).map(([start]) => start);
+      released.push(...this.release(group, due));
+      if (state.pending.size === 0 && state.released < watermark - 1) this.groups.delete(group);
+    }
+    return released.sort((a, b) => a.windowStart - b.windowStart || byText(a.group, b.group));
+  }
+
+  /** Windows waiting, over all groups. */
+  get pendingWindows(): number {
+    let count = 0;
+    for (const state of this.groups.values()) count += state.pending.size;
+    return count;
+  }
+
+  private release(group: string, starts: number[]): Array<AlignedWindow<T>> {
+    const state = this.groups.get(group)!;
+    return starts
+      .sort((a, b) => a - b)
+      .map((windowStart) => {
+        const pending = state.pending.get(windowStart)!;
+        state.pending.delete(windowStart);
+        state.released = Math.max(state.released, windowStart);
+        return { group, windowStart, windowEnd: pending.windowEnd, members: [...pending.members].sort(([a], [b]) => byText(a, b)) };
+      });
+  }
+}

@@ -1,0 +1,266 @@
+import { median } from 'simple-statistics';
+import { z } from 'zod';
+import type { Alert } from '../schemas/index.js';
+import { AlertEpisode, type Verdict } from './alert-episode.js';
+import { WindowAligner } from './aligned-windows.js';
+import { formatMetric, formatRatio, metricLabel } from './evidence.js';
+import { MODEL_METRIC_NAMES, MODEL_METRICS, modelMetric, type ModelMetric, type ModelWindow } from './inputs.js';
+import { cliffsDelta, mannWhitneyU } from './robust-statistics.js';
+import { episodeSettingsShape, silenceVerdict } from './series-table.js';
+
+export const CANARY_REGRESSION_RULE = 'canary_regression';
+
+const metricName = z.enum(MODEL_METRIC_NAMES as [ModelMetric, ...ModelMetric[]]);
+
+export const canaryRegressionSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  metrics: z.array(metricName).min(1).default(MODEL_METRIC_NAMES),
+  /** The last this-many windows of the new version are compared with the previous version's windows over the same time. */
+  comparisonWindows: z.number().int().min(4).max(1440).default(30),
+  /** Windows each version needs in the comparison before the rank test may speak. */
+  minWindows: z.number().int().min(4).default(8),
+  /** Windows with fewer requests do not count: their percentiles and rates say little. */
+  minRequests: z.number().int().min(1).default(20),
+  /** One-sided Mann-Whitney p-value below which the new version is worse. */
+  alpha: z.number().gt(0).lt(0.5).default(0.01),
+  /** Cliff's delta (worse direction) the difference must reach: 0.33 is a medium effect, 0.47 large. */
+  minEffect: z.number().min(0).max(1).default(0.47),
+  /** The medians must differ by at least this share of the previous version's... */
+  minRelativeChange: z.number().min(0).default(0.1),
+  /** ...and by at least this much in the metric's unit (ms, tokens/s, error share, money per 1k tokens). */
+  minAbsoluteChange: z
+    .strictObject({
+      latency_p95_ms: z.number().min(0).default(20),
+      ttft_p95_ms: z.number().min(0).default(20),
+      tokens_per_gpu_second: z.number().min(0).default(0),
+      error_rate: z.number().min(0).default(0.005),
+      cost_per_1k_tokens: z.number().min(0).default(0),
+    })
+    .default({ latency_p95_ms: 20, ttft_p95_ms: 20, tokens_per_gpu_second: 0, error_rate: 0.005, cost_per_1k_tokens: 0 }),
+  /** Critical from this relative change of the medians on. */
+  criticalRelativeChange: z.number().min(0).default(0.5),
+  /** Versions of one model remembered per region (the newest ones). */
+  maxVersions: z.number().int().min(2).max(16).default(4),
+  ...episodeSettingsShape({ fireAfter: 2, resolveAfter: 3, staleAfterMs: 30 * 60_000 }),
+});
+
+export type CanaryRegressionSettings = z.infer<typeof canaryRegressionSchema>;
+
+interface VersionState {
+  version: string;
+  key: string;
+  dimensions: Record<string, string>;
+  /** Event time the version was first seen: what makes one version newer than another. */
+  firstSeen: number;
+  lastWindowStart: number;
+  lastWindowEnd: number;
+  /** The last `comparisonWindows` counted windows, oldest first: bounded per version. */
+  history: Array<{ windowStart: number; values: Partial<Record<ModelMetric, number>> }>;
+  episodes: Map<ModelMetric, AlertEpisode>;
+}
+
+/** All versions of one model in one region. */
+interface GroupState {
+  modelName: string;
+  region: string;
+  versions: Map<string, VersionState>;
+}
+
+interface Comparison {
+  metric: ModelMetric;
+  candidate: number[];
+  baseline: number[];
+}
+
+/**
+ * A new model version against the previous one in the same region over the same time: the canary
+ * comparison. Per metric, the new version's per-window values are compared with the previous
+ * version's values from the same windows by a one-sided Mann-Whitney U test (no distribution
+ * assumed, robust to the odd outlier window), with minimum sample sizes and an effect size (Cliff's
+ * delta) and a minimum relative and absolute change of the medians, so a significant but harmless
+ * difference does not page. Direction-aware: higher is worse except tokens per second per GPU.
+ * "Previous" is the version first seen most recently before this one among those still serving.
+ * One episode per version and metric (key `model|version|region|metric`).
+ */
+export class CanaryRegressionDetector {
+  private readonly groups = new Map<string, GroupState>();
+  private readonly aligner = new WindowAligner<ModelWindow>();
+
+  constructor(private readonly settings: CanaryRegressionSettings) {}
+
+  /** Versions with state held. */
+  get size(): number {
+    let count = 0;
+    for (const group of this.groups.values()) count += group.versions.size;
+    return count;
+  }
+
+  observe(window: ModelWindow): Alert[] {
+    const group = `${window.modelName}|${window.region}`;
+    return this.aligner.add(group, window.modelVersion, window.windowStart, window.windowEnd, window).flatMap((aligned) => this.compare(aligned.members.map(([, w]) => w)));
+  }
+
+  /** Compares what the watermark completes, and forgets versions silent for `staleAfterMs`. */
+  advance(watermark: number): Alert[] {
+    const alerts = this.aligner.flush(watermark).flatMap((aligned) => this.compare(aligned.members.map(([, w]) => w)));
+    for (const [groupKey, group] of [...this.groups].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      for (const [version, state] of [...group.versions].sort(([a], [b]) => (a < b ? -1 : 1))) {
+        if (state.lastWindowEnd >= watermark - this.settings.staleAfterMs) continue;
+        alerts.push(...this.resolveAll(state));
+        group.versions.delete(version);
+      }
+      if (group.versions.size === 0) this.groups.delete(groupKey);
+    }
+    return alerts;
+  }
+
+  /** One released window of a (model, region): every version that reported in it. */
+  private compare(windows: ModelWindow[]): Alert[] {
+    const first = windows[0];
+    if (!first) return [];
+    const groupKey = `${first.modelName}|${first.region}`;
+    let group = this.groups.get(groupKey);
+    if (!group) {
+      group = { modelName: first.modelName, region: first.region, versions: new Map() };
+      this.groups.set(groupKey, group);
+    }
+    const fresh: VersionState[] = [];
+    for (const window of windows) {
+      const state = this.versionState(group, window);
+      if (window.windowStart <= state.lastWindowStart) continue; // seen before: a replay or a re-emission
+      state.lastWindowStart = window.windowStart;
+      state.lastWindowEnd = window.windowEnd;
+      if (window.requests >= this.settings.minRequests) {
+        const values: Partial<Record<ModelMetric, number>> = {};
+        for (const metric of this.settings.metrics) {
+          const value = modelMetric(window, metric);
+          if (value !== undefined) values[metric] = value;
+        }
+        state.history.push({ windowStart: window.windowStart, values });
+        if (state.history.length > this.settings.comparisonWindows) state.history.shift();
+      }
+      fresh.push(state);
+    }
+    this.forgetOldestVersions(group);
+    const alerts: Alert[] = [];
+    for (const state of fresh) {
+      if (!group.versions.has(state.version)) continue;
+      const window = windows.find((w) => w.modelVersion === state.version)!;
+      const baseline = this.previousVersion(group, state, window.windowStart);
+      for (const metric of this.settings.metrics) {
+        const verdict = this.judge(group, state, baseline, metric);
+        const alert = this.episode(state, metric).step(
+          { rule: CANARY_REGRESSION_RULE, key: `${state.key}|${metric}`, dimensions: this.alertDimensions(state, baseline), windowStart: window.windowStart, windowEnd: window.windowEnd },
+          verdict,
+        );
+        if (alert) alerts.push(alert);
+      }
+    }
+    return alerts;
+  }
+
+  private versionState(group: GroupState, window: ModelWindow): VersionState {
+    let state = group.versions.get(window.modelVersion);
+    if (!state) {
+      state = {
+        version: window.modelVersion,
+        key: window.key,
+        dimensions: window.dimensions,
+        firstSeen: window.windowStart,
+        lastWindowStart: Number.NEGATIVE_INFINITY,
+        lastWindowEnd: Number.NEGATIVE_INFINITY,
+        history: [],
+        episodes: new Map(),
+      };
+      group.versions.set(window.modelVersion, state);
+    }
+    return state;
+  }
+
+  private episode(state: VersionState, metric: ModelMetric): AlertEpisode {
+    let episode = state.episodes.get(metric);
+    if (!episode) {
+      episode = new AlertEpisode(this.settings);
+      state.episodes.set(metric, episode);
+    }
+    return episode;
+  }
+
+  /** Keeps the newest `maxVersions` versions: state stays bounded however many versions roll out. */
+  private forgetOldestVersions(group: GroupState): void {
+    const byAge = [...group.versions.values()].sort((a, b) => a.firstSeen - b.firstSeen || (a.version < b.version ? -1 : 1));
+    for (const state of byAge.slice(0, Math.max(0, byAge.length - this.settings.maxVersions))) group.versions.delete(state.version);
+  }
+
+  /** The version first seen most recently before this one that has windows in the comparison span. */
+  private previousVersion(group: GroupState, state: VersionState, windowStart: number): VersionState | undefined {
+    const spanStart = state.history[0]?.windowStart ?? windowStart;
+    let previous: VersionState | undefined;
+    for (const other of group.versions.values()) {
+      if (other === state || other.firstSeen > state.firstSeen || (other.firstSeen === state.firstSeen && other.version > state.version)) continue;
+      if (!other.history.some((h) => h.windowStart >= spanStart && h.windowStart <= windowStart)) continue;
+      if (!previous || other.firstSeen > previous.firstSeen || (other.firstSeen === previous.firstSeen && other.version > previous.version)) previous = other;
+    }
+    return previous;
+  }
+
+  private alertDimensions(state: VersionState, baseline: VersionState | undefined): Record<string, string> {
+    return baseline ? { ...state.dimensions, baseline_version: baseline.version } : state.dimensions;
+  }
+
+  private comparison(state: VersionState, baseline: VersionState, metric: ModelMetric): Comparison {
+    const candidate = state.history.filter((h) => h.values[metric] !== undefined);
+    const spanStart = candidate[0]?.windowStart ?? Number.POSITIVE_INFINITY;
+    const spanEnd = candidate[candidate.length - 1]?.windowStart ?? Number.NEGATIVE_INFINITY;
+    return {
+      metric,
+      candidate: candidate.map((h) => h.values[metric]!),
+      baseline: baseline.history.filter((h) => h.values[metric] !== undefined && h.windowStart >= spanStart && h.windowStart <= spanEnd).map((h) => h.values[metric]!),
+    };
+  }
+
+  private judge(group: GroupState, state: VersionState, baseline: VersionState | undefined, metric: ModelMetric): Verdict {
+    const who = `${group.modelName} ${state.version} in ${group.region}`;
+    const label = metricLabel(metric);
+    const quiet = (evidence: string, observed = 0, base = 0): Verdict => ({ breaching: false, severity: 'warning', metric, observed, baseline: base, score: 0, evidence });
+    if (!baseline) return quiet(`${label} of ${who}: no previous version serving in ${group.region} to compare with`);
+    const { candidate, baseline: previous } = this.comparison(state, baseline, metric);
+    if (candidate.length < this.settings.minWindows || previous.length < this.settings.minWindows) {
+      return quiet(`${label} of ${who}: ${candidate.length} and ${previous.length} comparable windows against ${baseline.version}, ${this.settings.minWindows} needed`);
+    }
+    const higherIsWorse = MODEL_METRICS[metric].worse === 'higher';
+    const test = mannWhitneyU(candidate, previous);
+    const p = higherIsWorse ? test.pGreater : test.pLess;
+    const delta = cliffsDelta(candidate, previous) * (higherIsWorse ? 1 : -1);
+    const observed = median(candidate);
+    const base = median(previous);
+    const worseBy = higherIsWorse ? observed - base : base - observed;
+    const relative = base !== 0 ? worseBy / Math.abs(base) : worseBy > 0 ? Number.POSITIVE_INFINITY : 0;
+    const breaching = p < this.settings.alpha && delta >= this.settings.minEffect && relative >= this.settings.minRelativeChange && worseBy >= this.settings.minAbsoluteChange[metric];
+    const ratio = base !== 0 ? observed / base : Number.POSITIVE_INFINITY;
+    const evidence = breaching
+      ? `${label} of ${who} is ${formatMetric(metric, observed)} against ${formatMetric(metric, base)} for ${baseline.version} over the same ${candidate.length} windows (${formatRatio(ratio)}, Mann-Whitney p=${p.toPrecision(2)}, Cliff's delta ${delta.toFixed(2)}): roll back to ${baseline.version} or hold the rollout`
+      : `${label} of ${who} is ${formatMetric(metric, observed)}, in line with ${formatMetric(metric, base)} for ${baseline.version} (p=${p.toPrecision(2)})`;
+    return {
+      breaching,
+      severity: relative >= this.settings.criticalRelativeChange ? 'critical' : 'warning',
+      metric,
+      observed,
+      baseline: base,
+      score: delta,
+      evidence,
+    };
+  }
+
+  private resolveAll(state: VersionState): Alert[] {
+    const alerts: Alert[] = [];
+    for (const [metric, episode] of [...state.episodes].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const alert = episode.resolveNow(
+        { rule: CANARY_REGRESSION_RULE, key: `${state.key}|${metric}`, dimensions: state.dimensions, windowStart: state.lastWindowStart, windowEnd: state.lastWindowEnd },
+        silenceVerdict(metric, state.lastWindowEnd),
+      );
+      if (alert) alerts.push(alert);
+    }
+    return alerts;
+  }
+}

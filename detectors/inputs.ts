@@ -1,0 +1,131 @@
+/**
+ * What the detectors consume: rollup-shaped records, one per key and tumbling window, in window
+ * order per key. The pipeline maps its rollups onto these; `costline detect` and tests build them
+ * directly. Money is a plain number in currency units: precise enough to detect with (exact sums
+ * live in the rollups).
+ */
+
+/** One window of one key: what every input has. */
+export interface KeyedWindow {
+  /** The key as text, also the key of alerts about it (e.g. llama-3.1-70b|v2|us-east-1). */
+  key: string;
+  /** The key's dimensions by name (model_name, model_version, region, team, experiment, ...). */
+  dimensions: Record<string, string>;
+  /** Window start, event time in ms since the epoch. */
+  windowStart: number;
+  /** Window end (exclusive), event time in ms. */
+  windowEnd: number;
+}
+
+/** Performance and cost of one model version in one region over one window (token rollup × cost). */
+export interface ModelWindow extends KeyedWindow {
+  kind: 'model';
+  modelName: string;
+  modelVersion: string;
+  region: string;
+  requests: number;
+  errors: number;
+  latencyP95Ms: number;
+  /** Time to first token, p95; null when no request in the window streamed. */
+  ttftP95Ms: number | null;
+  inputTokens: number;
+  outputTokens: number;
+  /** GPU-seconds serving this key in the window; 0 when unknown (tokens per GPU-second is then skipped). */
+  gpuSeconds: number;
+  /** Estimated (or billed) cost of the window, currency units. */
+  cost: number;
+}
+
+/** How much one contributor (an experiment in a region, a model version, ...) adds to a spend window. */
+export interface CostContribution {
+  dimensions: Record<string, string>;
+  cost: number;
+}
+
+/**
+ * Spend of one owner (team, experiment, environment), one model version in one region, or egress,
+ * over one window, with the contributors it breaks down into (for evidence: who is spending).
+ */
+export interface SpendWindow extends KeyedWindow {
+  kind: 'spend';
+  scope: 'owner' | 'model' | 'egress';
+  cost: number;
+  currency: string;
+  /** The cost by contributing dimension; may be empty, need not be exhaustive. */
+  breakdown: CostContribution[];
+}
+
+export type GpuWorkload = 'inference' | 'training' | 'unassigned' | 'other';
+
+/** One GPU of a pool over one window. */
+export interface GpuUtilization {
+  /** Stable id of the device (DCGM UUID). */
+  gpu: string;
+  node: string;
+  /** Mean DCGM GPU utilization over the window, percent 0-100. */
+  utilizationPct: number;
+  workload: GpuWorkload;
+  /** What the GPU costs per hour, currency units; the pool's rate when absent. */
+  hourlyRate?: number;
+}
+
+/** The GPUs of one pool (a cluster's allocation to a model version, a team, a training job) over one window. */
+export interface GpuPoolWindow extends KeyedWindow {
+  kind: 'gpu_pool';
+  currency: string;
+  /** What one GPU of the pool costs per hour, currency units. */
+  hourlyRatePerGpu: number;
+  gpus: GpuUtilization[];
+}
+
+/** Scheduler state of one inference endpoint (all its replicas) over one window, vLLM's meanings. */
+export interface QueueWindow extends KeyedWindow {
+  kind: 'queue';
+  /** Mean requests waiting (num_requests_waiting summed over replicas, averaged over the window). */
+  queueDepth: number;
+  /** Mean requests in the running batch. */
+  running: number;
+  /** Requests that left the queue in the window. */
+  dequeued: number;
+  /** Mean queue wait of those requests, ms; null when none left the queue. */
+  queueWaitMeanMs: number | null;
+  /** Largest per-sample p95 of queue wait in the window, ms; null when none. */
+  queueWaitP95Ms: number | null;
+  /** KV-cache usage, 0-1 (mean over replicas and the window). */
+  kvCacheUsage: number;
+  /** Requests preempted for lack of KV-cache in the window. */
+  preemptions: number;
+}
+
+export type DetectorInput = ModelWindow | SpendWindow | GpuPoolWindow | QueueWindow;
+export type DetectorInputKind = DetectorInput['kind'];
+
+/** The five model metrics regressions are judged on, each with the direction that is worse. */
+export const MODEL_METRICS = {
+  latency_p95_ms: { worse: 'higher', label: 'latency p95', unit: 'ms' },
+  ttft_p95_ms: { worse: 'higher', label: 'time to first token p95', unit: 'ms' },
+  tokens_per_gpu_second: { worse: 'lower', label: 'tokens per second per GPU', unit: 'tokens/s' },
+  error_rate: { worse: 'higher', label: 'error rate', unit: '' },
+  cost_per_1k_tokens: { worse: 'higher', label: 'cost per 1k tokens', unit: '' },
+} as const satisfies Record<string, { worse: 'higher' | 'lower'; label: string; unit: string }>;
+
+export type ModelMetric = keyof typeof MODEL_METRICS;
+export const MODEL_METRIC_NAMES = Object.keys(MODEL_METRICS) as ModelMetric[];
+
+/** The metric's value in the window, or undefined when the window cannot say (no requests, no tokens). */
+export function modelMetric(window: ModelWindow, metric: ModelMetric): number | undefined {
+  switch (metric) {
+    case 'latency_p95_ms':
+      return window.requests > 0 ? window.latencyP95Ms : undefined;
+    case 'ttft_p95_ms':
+      return window.requests > 0 && window.ttftP95Ms !== null ? window.ttftP95Ms : undefined;
+    case 'tokens_per_gpu_second':
+      return window.gpuSeconds > 0 ? window.outputTokens / window.gpuSeconds : undefined;
+    case 'error_rate':
+      return window.requests > 0 ? window.errors / window.requests : undefined;
+    case 'cost_per_1k_tokens': {
+      const tokens = window.inputTokens + window.outputTokens;
+      return tokens > 0 ? (window.cost / tokens) * 1000 : undefined;
+    }
+  }
+}
