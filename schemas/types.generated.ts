@@ -302,9 +302,9 @@ export interface PartialRollup {
   cached_input_tokens: number;
   /** Egress bytes. */
   egress_bytes: number;
-  /** DDSketch of request latency (ms), protobuf bytes. */
+  /** Quantile sketch of request latency (ms): costline's log-bucket layout (pipeline/core/quantile-sketch.ts), 0.8% relative accuracy; empty when no value. */
   latency_sketch: Buffer;
-  /** DDSketch of time to first token (ms), protobuf bytes. */
+  /** Quantile sketch of time to first token (ms), same layout. */
   ttft_sketch: Buffer;
   /** Queue samples. */
   queue_samples: number;
@@ -318,7 +318,7 @@ export interface PartialRollup {
   queue_wait_count: number;
   /** Their total wait (ms). */
   queue_wait_sum_ms: number;
-  /** DDSketch of the samples' p95 queue wait (ms). */
+  /** Quantile sketch of the samples' p95 queue wait (ms), same layout. */
   queue_wait_p95_sketch: Buffer;
   /** Sum of KV-cache utilization over samples. */
   kv_cache_sum: number;

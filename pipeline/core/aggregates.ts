@@ -1,4 +1,5 @@
 import type { GpuSample, QueueSample, TokenUsage } from '../../schemas/index.js';
+import { ByteReader, ByteWriter, type HeldBytes } from './compact-bytes.js';
 import { QuantileSketch } from './quantile-sketch.js';
 
 /**
@@ -56,30 +57,21 @@ export interface CostAggregate {
   egressNanos: number;
 }
 
-/** One window of one key, any kind: spend keys simply leave the queue part empty. */
-export interface RollupAggregate {
-  tokens: TokenAggregate;
-  queue: QueueAggregate;
-  gpu: GpuAggregate;
-  cost: CostAggregate;
-}
+/** A part as readers see it: a part no event touched reads as zeros, an empty sketch and no GPUs. */
+export type QueueView = Readonly<QueueAggregate>;
+export type GpuView = Readonly<Omit<GpuAggregate, 'gpus'>> & { readonly gpus: ReadonlySet<string> };
 
-export const emptyTokens = (): TokenAggregate => ({
-  requests: 0,
-  successes: 0,
-  errors: 0,
-  retries: 0,
-  inputTokens: 0,
-  outputTokens: 0,
-  cachedInputTokens: 0,
-  egressBytes: 0,
-  latency: QuantileSketch.empty(),
-  timeToFirstToken: QuantileSketch.empty(),
-});
+/** Fields merged by summing (the rest are maxima, sketches or sets). */
+const TOKEN_SUMS = ['requests', 'successes', 'errors', 'retries', 'inputTokens', 'outputTokens', 'cachedInputTokens', 'egressBytes'] as const satisfies readonly (keyof TokenAggregate)[];
+const COST_SUMS = ['estimatedNanos', 'egressNanos'] as const satisfies readonly (keyof CostAggregate)[];
+const QUEUE_SUMS = ['samples', 'depthSum', 'runningSum', 'waitCount', 'waitSumMs', 'kvCacheSum', 'preemptions'] as const satisfies readonly (keyof QueueAggregate)[];
+const QUEUE_MAXIMA = ['depthMax', 'kvCacheMax'] as const satisfies readonly (keyof QueueAggregate)[];
+const GPU_SUMS = ['samples', 'gpuSeconds', 'utilizationSeconds', 'smActiveSeconds', 'memorySaturationSeconds', 'dramActiveSeconds', 'energyJoules', 'idleGpuSeconds', 'xidErrors'] as const satisfies readonly (keyof GpuAggregate)[];
+const GPU_MAXIMA = ['memorySaturationMax'] as const satisfies readonly (keyof GpuAggregate)[];
 
-export const emptyQueue = (): QueueAggregate => ({ samples: 0, depthSum: 0, depthMax: 0, runningSum: 0, waitCount: 0, waitSumMs: 0, waitP95: QuantileSketch.empty(), kvCacheSum: 0, kvCacheMax: 0, preemptions: 0 });
+const emptyQueue = (): QueueAggregate => ({ samples: 0, depthSum: 0, depthMax: 0, runningSum: 0, waitCount: 0, waitSumMs: 0, waitP95: QuantileSketch.empty(), kvCacheSum: 0, kvCacheMax: 0, preemptions: 0 });
 
-export const emptyGpu = (): GpuAggregate => ({
+const emptyGpu = (): GpuAggregate => ({
   samples: 0,
   gpuSeconds: 0,
   utilizationSeconds: 0,
@@ -93,8 +85,134 @@ export const emptyGpu = (): GpuAggregate => ({
   gpus: new Set(),
 });
 
-export const emptyCost = (): CostAggregate => ({ estimatedNanos: 0, egressNanos: 0 });
-export const emptyRollup = (): RollupAggregate => ({ tokens: emptyTokens(), queue: emptyQueue(), gpu: emptyGpu(), cost: emptyCost() });
+/** Shared by every aggregate without the part, frozen: folding into them by mistake throws instead of leaking across keys. */
+const NO_QUEUE: QueueView = Object.freeze(emptyQueue());
+Object.freeze(NO_QUEUE.waitP95);
+const NO_GPU: GpuView = Object.freeze({ ...emptyGpu(), gpus: new Set<string>() });
+
+const PART_QUEUE = 1;
+const PART_GPU = 2;
+
+/**
+ * One window of one key, any kind. Token counts, the two latency sketches and cost live inline
+ * in one object: model and owner keys all have them, and a window of a live series is the unit
+ * memory is counted in. The queue and GPU parts (and the GPU-id set) exist only once a sample
+ * was folded in: most model keys see no queue samples, spend keys no tokens percentiles.
+ */
+export class RollupAggregate implements TokenAggregate, CostAggregate {
+  requests = 0;
+  successes = 0;
+  errors = 0;
+  retries = 0;
+  inputTokens = 0;
+  outputTokens = 0;
+  cachedInputTokens = 0;
+  egressBytes = 0;
+  latency = QuantileSketch.empty();
+  timeToFirstToken = QuantileSketch.empty();
+  estimatedNanos = 0;
+  egressNanos = 0;
+  private queuePart: QueueAggregate | undefined = undefined;
+  private gpuPart: GpuAggregate | undefined = undefined;
+
+  get tokens(): TokenAggregate {
+    return this;
+  }
+
+  get cost(): CostAggregate {
+    return this;
+  }
+
+  get queue(): QueueView {
+    return this.queuePart ?? NO_QUEUE;
+  }
+
+  get gpu(): GpuView {
+    return this.gpuPart ?? NO_GPU;
+  }
+
+  /** The queue part to fold a sample into, created by the first one. */
+  queueToFold(): QueueAggregate {
+    return (this.queuePart ??= emptyQueue());
+  }
+
+  /** The GPU part to fold a sample into, created by the first one. */
+  gpuToFold(): GpuAggregate {
+    return (this.gpuPart ??= emptyGpu());
+  }
+
+  /** Adds other's events: the same as having folded them here. */
+  merge(from: RollupAggregate): void {
+    mergeTokens(this, from);
+    for (const f of COST_SUMS) this[f] += from[f];
+    if (from.queuePart) mergeQueue(this.queueToFold(), from.queuePart);
+    if (from.gpuPart) mergeGpu(this.gpuToFold(), from.gpuPart);
+  }
+
+  /**
+   * The compact form a closed window is held in while it waits out its lateness, and stage 2's
+   * state: present parts only, whole numbers as varints, sketches in their own layout. Exact:
+   * unpack gives back an equal aggregate.
+   */
+  pack(): HeldBytes {
+    return this.write().finishHeld();
+  }
+
+  /** The same layout as pack, in a Buffer (to embed in a larger layout). */
+  toBytes(): Buffer {
+    return this.write().finish();
+  }
+
+  private write(): ByteWriter {
+    const w = new ByteWriter();
+    w.varint((this.queuePart ? PART_QUEUE : 0) | (this.gpuPart ? PART_GPU : 0));
+    for (const f of TOKEN_SUMS) w.number(this[f]);
+    for (const f of COST_SUMS) w.number(this[f]);
+    this.latency.writeTo(w);
+    this.timeToFirstToken.writeTo(w);
+    const queue = this.queuePart;
+    if (queue) {
+      for (const f of QUEUE_SUMS) w.number(queue[f]);
+      for (const f of QUEUE_MAXIMA) w.number(queue[f]);
+      queue.waitP95.writeTo(w);
+    }
+    const gpu = this.gpuPart;
+    if (gpu) {
+      for (const f of GPU_SUMS) w.number(gpu[f]);
+      for (const f of GPU_MAXIMA) w.number(gpu[f]);
+      w.varint(gpu.gpus.size);
+      for (const id of gpu.gpus) w.string(id);
+    }
+    return w;
+  }
+
+  static unpack(packed: Uint8Array | HeldBytes): RollupAggregate {
+    const r = new ByteReader(packed, 'rollup aggregate');
+    const a = new RollupAggregate();
+    const parts = r.varint();
+    for (const f of TOKEN_SUMS) a[f] = r.number();
+    for (const f of COST_SUMS) a[f] = r.number();
+    a.latency = QuantileSketch.readFrom(r);
+    a.timeToFirstToken = QuantileSketch.readFrom(r);
+    if (parts & PART_QUEUE) {
+      const queue = a.queueToFold();
+      for (const f of QUEUE_SUMS) queue[f] = r.number();
+      for (const f of QUEUE_MAXIMA) queue[f] = r.number();
+      queue.waitP95 = QuantileSketch.readFrom(r);
+    }
+    if (parts & PART_GPU) {
+      const gpu = a.gpuToFold();
+      for (const f of GPU_SUMS) gpu[f] = r.number();
+      for (const f of GPU_MAXIMA) gpu[f] = r.number();
+      for (let n = r.varint(); n > 0; n--) gpu.gpus.add(r.string());
+    }
+    r.end();
+    return a;
+  }
+}
+
+
+export const emptyRollup = (): RollupAggregate => new RollupAggregate();
 
 /** Below this utilization (percent) a GPU-second counts as idle. */
 export const IDLE_UTILIZATION_PERCENT = 5;
@@ -146,54 +264,20 @@ export function foldGpu(a: GpuAggregate, e: GpuSample): void {
   a.gpus.add(e.gpu_uuid);
 }
 
-export function mergeTokens(into: TokenAggregate, from: TokenAggregate): void {
-  into.requests += from.requests;
-  into.successes += from.successes;
-  into.errors += from.errors;
-  into.retries += from.retries;
-  into.inputTokens += from.inputTokens;
-  into.outputTokens += from.outputTokens;
-  into.cachedInputTokens += from.cachedInputTokens;
-  into.egressBytes += from.egressBytes;
+function mergeTokens(into: TokenAggregate, from: TokenAggregate): void {
+  for (const f of TOKEN_SUMS) into[f] += from[f];
   into.latency.merge(from.latency);
   into.timeToFirstToken.merge(from.timeToFirstToken);
 }
 
-export function mergeQueue(into: QueueAggregate, from: QueueAggregate): void {
-  into.samples += from.samples;
-  into.depthSum += from.depthSum;
-  into.depthMax = Math.max(into.depthMax, from.depthMax);
-  into.runningSum += from.runningSum;
-  into.waitCount += from.waitCount;
-  into.waitSumMs += from.waitSumMs;
+function mergeQueue(into: QueueAggregate, from: QueueAggregate): void {
+  for (const f of QUEUE_SUMS) into[f] += from[f];
+  for (const f of QUEUE_MAXIMA) into[f] = Math.max(into[f], from[f]);
   into.waitP95.merge(from.waitP95);
-  into.kvCacheSum += from.kvCacheSum;
-  into.kvCacheMax = Math.max(into.kvCacheMax, from.kvCacheMax);
-  into.preemptions += from.preemptions;
 }
 
-export function mergeGpu(into: GpuAggregate, from: GpuAggregate): void {
-  into.samples += from.samples;
-  into.gpuSeconds += from.gpuSeconds;
-  into.utilizationSeconds += from.utilizationSeconds;
-  into.smActiveSeconds += from.smActiveSeconds;
-  into.memorySaturationSeconds += from.memorySaturationSeconds;
-  into.memorySaturationMax = Math.max(into.memorySaturationMax, from.memorySaturationMax);
-  into.dramActiveSeconds += from.dramActiveSeconds;
-  into.energyJoules += from.energyJoules;
-  into.idleGpuSeconds += from.idleGpuSeconds;
-  into.xidErrors += from.xidErrors;
+function mergeGpu(into: GpuAggregate, from: GpuAggregate): void {
+  for (const f of GPU_SUMS) into[f] += from[f];
+  for (const f of GPU_MAXIMA) into[f] = Math.max(into[f], from[f]);
   for (const id of from.gpus) into.gpus.add(id);
-}
-
-export function mergeCost(into: CostAggregate, from: CostAggregate): void {
-  into.estimatedNanos += from.estimatedNanos;
-  into.egressNanos += from.egressNanos;
-}
-
-export function mergeRollup(into: RollupAggregate, from: RollupAggregate): void {
-  mergeTokens(into.tokens, from.tokens);
-  mergeQueue(into.queue, from.queue);
-  mergeGpu(into.gpu, from.gpu);
-  mergeCost(into.cost, from.cost);
 }

@@ -1,10 +1,9 @@
 import type { PartialRollup } from '../../schemas/index.js';
-import { emptyRollup, type RollupAggregate } from './aggregates.js';
+import { emptyRollup, RollupAggregate, type GpuAggregate, type QueueAggregate } from './aggregates.js';
 import { QuantileSketch } from './quantile-sketch.js';
 import { DIMENSIONS, type RollupKey, type RollupKind } from './rollup-key.js';
 
-const sketchBytes = (sketch: QuantileSketch) => (sketch.count === 0 ? Buffer.alloc(0) : Buffer.from(sketch.toBytes()));
-const sketchFrom = (bytes: Buffer) => (bytes.length === 0 ? QuantileSketch.empty() : QuantileSketch.fromBytes(bytes));
+const sketchBytes = (sketch: QuantileSketch) => Buffer.from(sketch.toBytes());
 
 export function watermarkRecord(task: number, watermark: number, idle: boolean): PartialRollup {
   return { ...toPartialRollup(task, watermark, { kind: 'model', dimensions: {} }, 0, 0, 0, emptyRollup()), kind: 'watermark', rollup_kind: '', dimension_names: [], idle };
@@ -68,33 +67,37 @@ export function partialKey(p: PartialRollup): RollupKey {
   return { kind: p.rollup_kind as RollupKind, dimensions };
 }
 
+/** The aggregate a partial carries. A part exists once a sample was folded in (every fold counts one), so zero samples means no part. */
 export function fromPartialRollup(p: PartialRollup): RollupAggregate {
-  return {
-    tokens: {
-      requests: p.requests,
-      successes: p.successes,
-      errors: p.errors,
-      retries: p.retries,
-      inputTokens: p.input_tokens,
-      outputTokens: p.output_tokens,
-      cachedInputTokens: p.cached_input_tokens,
-      egressBytes: p.egress_bytes,
-      latency: sketchFrom(p.latency_sketch),
-      timeToFirstToken: sketchFrom(p.ttft_sketch),
-    },
-    queue: {
+  const a = new RollupAggregate();
+  a.requests = p.requests;
+  a.successes = p.successes;
+  a.errors = p.errors;
+  a.retries = p.retries;
+  a.inputTokens = p.input_tokens;
+  a.outputTokens = p.output_tokens;
+  a.cachedInputTokens = p.cached_input_tokens;
+  a.egressBytes = p.egress_bytes;
+  a.latency = QuantileSketch.fromBytes(p.latency_sketch);
+  a.timeToFirstToken = QuantileSketch.fromBytes(p.ttft_sketch);
+  a.estimatedNanos = p.estimated_cost_nanos;
+  a.egressNanos = p.egress_cost_nanos;
+  if (p.queue_samples > 0) {
+    Object.assign(a.queueToFold(), {
       samples: p.queue_samples,
       depthSum: p.queue_depth_sum,
       depthMax: p.queue_depth_max,
       runningSum: p.queue_running_sum,
       waitCount: p.queue_wait_count,
       waitSumMs: p.queue_wait_sum_ms,
-      waitP95: sketchFrom(p.queue_wait_p95_sketch),
+      waitP95: QuantileSketch.fromBytes(p.queue_wait_p95_sketch),
       kvCacheSum: p.kv_cache_sum,
       kvCacheMax: p.kv_cache_max,
       preemptions: p.preemptions,
-    },
-    gpu: {
+    } satisfies QueueAggregate);
+  }
+  if (p.gpu_samples > 0) {
+    Object.assign(a.gpuToFold(), {
       samples: p.gpu_samples,
       gpuSeconds: p.gpu_seconds,
       utilizationSeconds: p.utilization_seconds,
@@ -106,7 +109,7 @@ export function fromPartialRollup(p: PartialRollup): RollupAggregate {
       idleGpuSeconds: p.idle_gpu_seconds,
       xidErrors: p.xid_errors,
       gpus: new Set(p.gpus),
-    },
-    cost: { estimatedNanos: p.estimated_cost_nanos, egressNanos: p.egress_cost_nanos },
-  };
+    } satisfies GpuAggregate);
+  }
+  return a;
 }

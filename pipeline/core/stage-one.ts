@@ -1,8 +1,9 @@
 import type { GpuSample, PartialRollup, QueueSample, TokenUsage } from '../../schemas/index.js';
-import { emptyRollup, foldGpu, foldQueue, foldToken, foldTokenCounts, type RollupAggregate } from './aggregates.js';
+import { emptyRollup, foldGpu, foldQueue, foldToken, foldTokenCounts, RollupAggregate } from './aggregates.js';
 import { CardinalityGuard } from './cardinality.js';
 import { RateCard } from './rate-card.js';
 import { DIMENSIONS, rollupKey, rollupKeyId, type RollupKey } from './rollup-key.js';
+import { ValuePool } from './value-pool.js';
 import { toPartialRollup } from './partial-rollup.js';
 import { WatermarkTracker } from './watermark.js';
 import { WindowStore, type AddOutcome, type SourcePosition } from './window-store.js';
@@ -47,6 +48,22 @@ const MAX_CACHED_KEYS = 200_000;
 interface CachedKey {
   key: RollupKey;
   id: string;
+  /** The raw value of the key's last dimension, which a last level holding one key is checked against. */
+  last: string;
+}
+
+/**
+ * Cached keys by raw dimension values, a map per level: a lookup builds no string (a joined
+ * string key cost more than half of the lookup). The last level of most prefixes holds a
+ * single key (one version of a model in a region, say), stored directly rather than in a map
+ * of its own, which would cost ~200 bytes a key.
+ */
+type LastLevel = CachedKey | Map<string, CachedKey>;
+type KeyTrie = Map<string, Map<string, LastLevel>>;
+
+function foldGpuCost(a: RollupAggregate, e: GpuSample, estimatedNanos: number): void {
+  foldGpu(a.gpuToFold(), e);
+  a.estimatedNanos += estimatedNanos;
 }
 
 const usageKeyId = (k: UsageKey) => [k.resourceId, k.provider, k.region, k.modelName, k.modelVersion, k.team, k.experiment, k.environment].join('|');
@@ -62,7 +79,9 @@ export class StageOneTask {
   private readonly rollups: WindowStore<RollupKey, RollupAggregate>;
   private readonly usage: WindowStore<UsageKey, { gpuSeconds: number; estimatedNanos: number }>;
   private readonly watermark: WatermarkTracker;
-  private readonly keys = new Map<string, CachedKey>();
+  private readonly keys: Record<RollupKey['kind'], KeyTrie> = { model: new Map(), owner: new Map(), provider_region: new Map() };
+  private cachedKeys = 0;
+  private readonly values = new ValuePool();
 
   constructor(
     readonly task: number,
@@ -71,7 +90,8 @@ export class StageOneTask {
     private readonly guard: CardinalityGuard,
   ) {
     const windows = { sizeMs: settings.windowSizeMs, allowedLatenessMs: settings.allowedLatenessMs };
-    this.rollups = new WindowStore(windows, emptyRollup);
+    // A closed window waits out its allowed lateness packed: one per live key most of the time.
+    this.rollups = new WindowStore(windows, emptyRollup, { packing: { pack: (a) => a.pack(), unpack: RollupAggregate.unpack } });
     this.usage = new WindowStore(windows, () => ({ gpuSeconds: 0, estimatedNanos: 0 }));
     this.watermark = new WatermarkTracker(settings.maxOutOfOrdernessMs, settings.idlePartitionMs);
   }
@@ -94,61 +114,80 @@ export class StageOneTask {
     this.rollups.markProcessed(position);
   }
 
-  /**
-   * The key for these dimension values, through the cardinality guard, built once per distinct
-   * combination: the hot path does one string concatenation and one map lookup per key.
-   */
-  private key(kind: RollupKey['kind'], dimensionNames: readonly string[], a: string, b: string, c?: string): CachedKey {
-    const raw = c === undefined ? `${kind}\u0000${a}\u0000${b}` : `${kind}\u0000${a}\u0000${b}\u0000${c}`;
-    let cached = this.keys.get(raw);
-    if (!cached) {
-      const values = c === undefined ? [a, b] : [a, b, c];
-      const key = rollupKey(kind, values.map((v, i) => this.guard.admit(dimensionNames[i]!, v)));
-      cached = { key, id: rollupKeyId(key) };
-      // Bounded: the guard bounds values per dimension, this bounds their combinations.
-      if (this.keys.size >= MAX_CACHED_KEYS) this.keys.clear();
-      this.keys.set(raw, cached);
+  /** The key for these dimension values, built once per distinct combination (see KeyTrie). */
+  private key(kind: RollupKey['kind'], dimensionNames: readonly string[], a: string, b: string, c = ''): CachedKey {
+    const last = this.keys[kind].get(a)?.get(b);
+    if (last !== undefined) {
+      if (!(last instanceof Map)) {
+        if (last.last === c) return last;
+      } else {
+        const cached = last.get(c);
+        if (cached !== undefined) return cached;
+      }
     }
+    return this.cacheKey(kind, dimensionNames, a, b, c);
+  }
+
+  /** Builds a key through the cardinality guard and caches it; bounded: the guard bounds values per dimension, this their combinations. */
+  private cacheKey(kind: RollupKey['kind'], dimensionNames: readonly string[], a: string, b: string, c: string): CachedKey {
+    if (this.cachedKeys >= MAX_CACHED_KEYS) {
+      for (const trie of Object.values(this.keys)) trie.clear();
+      this.values.clear();
+      this.cachedKeys = 0;
+    }
+    const raw = dimensionNames.length === 2 ? [a, b] : [a, b, c];
+    const key = rollupKey(kind, raw.map((v, i) => this.values.intern(this.guard.admit(dimensionNames[i]!, v))));
+    const cached: CachedKey = { key, id: rollupKeyId(key), last: this.values.intern(c) };
+    const trie = this.keys[kind];
+    let byB = trie.get(a);
+    if (byB === undefined) trie.set(this.values.intern(a), (byB = new Map()));
+    const last = byB.get(b);
+    if (last === undefined) byB.set(this.values.intern(b), cached);
+    else if (last instanceof Map) last.set(cached.last, cached);
+    else byB.set(b, new Map([[last.last, last], [cached.last, cached]]));
+    this.cachedKeys += 1;
     return cached;
   }
 
-  private fold(key: CachedKey, eventTime: number, position: SourcePosition, fold: (a: RollupAggregate) => void): AddOutcome {
-    return this.rollups.add(key.key, key.id, eventTime, position, fold);
+  /** The window aggregate of key that this event folds into, or undefined when the event is late. */
+  private windowOf(key: CachedKey, eventTime: number, position: SourcePosition): RollupAggregate | undefined {
+    return this.rollups.aggregateFor(key.key, key.id, eventTime, position);
   }
 
   addTokenUsage(e: TokenUsage, position: SourcePosition, now: number): AddOutcome {
+    const model = this.windowOf(this.key('model', MODEL_DIMENSIONS, e.model_name, e.model_version, e.region), e.event_time, position);
+    if (model === undefined) return 'late';
     const egressNanos = this.rateCard.egressNanos(e.egress_bytes);
-    const model = this.key('model', MODEL_DIMENSIONS, e.model_name, e.model_version, e.region);
-    const outcome = this.fold(model, e.event_time, position, (a) => {
-      foldToken(a.tokens, e);
-      a.cost.egressNanos += egressNanos;
-    });
-    if (outcome === 'late') return outcome;
-    this.fold(this.key('owner', OWNER_DIMENSIONS, e.team, e.experiment ?? '', e.environment), e.event_time, position, (a) => {
-      foldTokenCounts(a.tokens, e);
-      a.cost.egressNanos += egressNanos;
-    });
+    foldToken(model, e);
+    model.egressNanos += egressNanos;
+    // Same window, same watermark: when the model key's window took the event, the owner's does too.
+    const owner = this.windowOf(this.key('owner', OWNER_DIMENSIONS, e.team, e.experiment ?? '', e.environment), e.event_time, position)!;
+    foldTokenCounts(owner, e);
+    owner.egressNanos += egressNanos;
     this.watermark.observe(position.partition, e.event_time, now);
-    return outcome;
+    return 'accepted';
   }
 
   addQueueSample(e: QueueSample, position: SourcePosition, now: number): AddOutcome {
-    const key = this.key('model', MODEL_DIMENSIONS, e.model_name, e.model_version, e.region);
-    const outcome = this.fold(key, e.event_time, position, (a) => foldQueue(a.queue, e));
-    if (outcome === 'accepted') this.watermark.observe(position.partition, e.event_time, now);
-    return outcome;
+    const model = this.windowOf(this.key('model', MODEL_DIMENSIONS, e.model_name, e.model_version, e.region), e.event_time, position);
+    if (model === undefined) return 'late';
+    foldQueue(model.queueToFold(), e);
+    this.watermark.observe(position.partition, e.event_time, now);
+    return 'accepted';
   }
 
   addGpuSample(e: GpuSample, position: SourcePosition, now: number): AddOutcome {
-    const estimatedNanos = this.rateCard.gpuSampleNanos(e);
-    const keys = [this.key('owner', OWNER_DIMENSIONS, e.team, e.experiment ?? '', e.environment), this.key('provider_region', PROVIDER_DIMENSIONS, e.provider, e.region)];
-    if (e.model_name !== null && e.model_version !== null) keys.unshift(this.key('model', MODEL_DIMENSIONS, e.model_name, e.model_version, e.region));
-    const fold = (a: RollupAggregate) => {
-      foldGpu(a.gpu, e);
-      a.cost.estimatedNanos += estimatedNanos;
-    };
+    // All keys first, in this order, late or not: the cardinality guard sees every value as it always has.
+    const ownerKey = this.key('owner', OWNER_DIMENSIONS, e.team, e.experiment ?? '', e.environment);
+    const providerKey = this.key('provider_region', PROVIDER_DIMENSIONS, e.provider, e.region);
+    const modelKey = e.model_name !== null && e.model_version !== null ? this.key('model', MODEL_DIMENSIONS, e.model_name, e.model_version, e.region) : undefined;
     // Every key of one event shares its window: the first tells whether the event is late.
-    for (const key of keys) if (this.fold(key, e.event_time, position, fold) === 'late') return 'late';
+    const owner = this.windowOf(ownerKey, e.event_time, position);
+    if (owner === undefined) return 'late';
+    const estimatedNanos = this.rateCard.gpuSampleNanos(e);
+    if (modelKey) foldGpuCost(this.windowOf(modelKey, e.event_time, position)!, e, estimatedNanos);
+    foldGpuCost(owner, e, estimatedNanos);
+    foldGpuCost(this.windowOf(providerKey, e.event_time, position)!, e, estimatedNanos);
     const usageKey: UsageKey = {
       resourceId: e.resource_id,
       provider: e.provider,
@@ -159,10 +198,11 @@ export class StageOneTask {
       experiment: e.experiment ?? '',
       environment: e.environment,
     };
-    this.usage.add(usageKey, usageKeyId(usageKey), e.event_time, position, (u) => {
-      u.gpuSeconds += e.sample_interval_ms / 1000;
-      u.estimatedNanos += estimatedNanos;
-    });
+    const usage = this.usage.aggregateFor(usageKey, usageKeyId(usageKey), e.event_time, position);
+    if (usage) {
+      usage.gpuSeconds += e.sample_interval_ms / 1000;
+      usage.estimatedNanos += estimatedNanos;
+    }
     this.watermark.observe(position.partition, e.event_time, now);
     return 'accepted';
   }

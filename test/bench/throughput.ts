@@ -3,7 +3,7 @@
  * process against the raw KafkaJS consume rate of the same topic in the same run, memory per
  * active series at 10k and 100k series, and rows per ClickHouse insert.
  *
- *   node --expose-gc --import tsx test/bench/throughput.ts [--events 200000] [--keys 500]
+ *   node --expose-gc --import tsx test/bench/throughput.ts [--events 200000] [--keys 500] [--skip-memory | --memory-only]
  *
  * Uses KAFKA_BROKERS / SCHEMA_REGISTRY_URL / CLICKHOUSE_URL when set, else starts the local stack.
  */
@@ -19,12 +19,13 @@ import { contracts, valueSubject, WireCodec, type TokenUsage } from '../../schem
 import { stackUp } from '../../deploy/stack/stack.js';
 import { Random } from '../../pipeline/simulate/random.js';
 import { StageOneTask } from '../../pipeline/core/stage-one.js';
-import { StageTwoMerger } from '../../pipeline/core/stage-two.js';
+import { HOUR_MS, StageTwoMerger } from '../../pipeline/core/stage-two.js';
+import { watermarkRecord } from '../../pipeline/core/partial-rollup.js';
 import { RateCard } from '../../pipeline/core/rate-card.js';
 import { CardinalityGuard } from '../../pipeline/core/cardinality.js';
 import { qualified } from '../../sinks/clickhouse/index.js';
 
-const { values: args } = parseArgs({ options: { events: { type: 'string', default: '200000' }, keys: { type: 'string', default: '500' }, 'skip-memory': { type: 'boolean', default: false } } });
+const { values: args } = parseArgs({ options: { events: { type: 'string', default: '200000' }, keys: { type: 'string', default: '500' }, 'skip-memory': { type: 'boolean', default: false }, 'memory-only': { type: 'boolean', default: false } } });
 const EVENTS = Number(args.events);
 const KEYS = Number(args.keys);
 const MIN = 60_000;
@@ -118,7 +119,8 @@ async function main(): Promise<void> {
   const pipeline = new Pipeline({ config, logger: createLogger({ level: 'warn', pretty: false }), metrics, ...connections });
   let first = 0;
   let last = 0;
-  let rss = process.memoryUsage().rss;
+  const rssAtStart = process.memoryUsage().rss;
+  let rss = rssAtStart;
   const sampler = setInterval(() => {
     rss = Math.max(rss, process.memoryUsage().rss);
   }, 100);
@@ -155,7 +157,8 @@ async function main(): Promise<void> {
   log(`pipeline end-to-end rate (stage 1):   ${Math.round(e2eRate).toLocaleString('en-US')} events/s`);
   log(`ratio (target >= 0.8):                ${(e2eRate / rawRate).toFixed(2)}`);
   log(`closed windows durable in ClickHouse: ${rows} rows, ${((durable - last) / 1000).toFixed(1)} s after the last event was consumed`);
-  log(`peak RSS during the run:              ${(rss / 2 ** 20).toFixed(0)} MiB`);
+  // RSS never shrinks back after the memory figures above: the start value says what the run inherited.
+  log(`peak RSS during the run:              ${(rss / 2 ** 20).toFixed(0)} MiB (${(rssAtStart / 2 ** 20).toFixed(0)} MiB when the pipeline started)`);
   for (const c of inserts) {
     const table = String(c.labels.table);
     const total = rowCounts.find((r) => r.labels.table === table)?.value ?? 0;
@@ -166,34 +169,75 @@ async function main(): Promise<void> {
   await connections.close();
 }
 
-/** Memory held per active series: one open window per series in stage 1 and in stage 2, the shape a live fleet keeps. */
-function seriesMemory(series: number): { bytesPerSeries: number } {
-  gc?.();
-  const before = process.memoryUsage().heapUsed;
-  const rateCard = new RateCard({ gpuRates: [], defaultPerGpuHour: 2, egressPerGb: 0.09 });
-  const task = new StageOneTask(0, { windowSizeMs: MIN, allowedLatenessMs: 30_000, maxOutOfOrdernessMs: 5_000, idlePartitionMs: 10_000 }, rateCard, new CardinalityGuard(series * 2));
-  const merger = new StageTwoMerger({ windowSizeMs: MIN, allowedLatenessMs: 30_000, expectedTasks: 1 });
+/** What a realistic active series is, for the memory figure: a handful of requests a minute. */
+const SERIES_EVENTS_PER_MINUTE = 5;
+const SERIES_TASKS = 4;
+const SERIES_TEAMS = 12;
+
+/**
+ * Memory held per active series, stage 1 and stage 2 together, as a live fleet holds it.
+ * `series` model keys (model name, version, region), each with SERIES_EVENTS_PER_MINUTE token
+ * events a minute from one endpoint, so a key's events arrive through one of SERIES_TASKS input
+ * partitions; SERIES_TEAMS teams own all of them (owner keys are few and shared). `minutes`
+ * minutes of traffic run through the stage-1 tasks and one stage-2 merger, which exchange
+ * partials and watermark markers every 12 s of event time as the runtime does. The figure is
+ * taken 24 s into the next minute, when a series holds the most: stage 1's open minute and the
+ * previous one (closed, kept for its allowed lateness), stage 2's previous minute (each task's
+ * partial, kept for its allowed lateness) and the hour being built (the earlier minutes settled
+ * in it), plus both stages' key caches. Memory is the V8 heap plus ArrayBuffer bytes (Buffers
+ * live outside the heap) after a full GC, minus the same before, divided by `series`.
+ */
+function seriesMemory(series: number, minutes: number): { bytesPerSeries: number; heldWindows: number } {
   const random = new Random(3);
-  for (let i = 0; i < series * 5; i++) {
-    const e = { ...syntheticEvent(i, 0, random), model_name: `m${i % series}`, model_version: 'v1', region: 'r', team: `t${i % series}`, event_time: (i % 50) * 1000 };
-    task.addTokenUsage(e, { partition: 'tokens:0', offset: i }, 0);
-  }
-  // Stage 2 holds the same series as merged partials from the previous minute.
-  let offset = 0;
-  for (const p of task.advance(0).partials) merger.add(p, { partition: 'p:0', offset: offset++ });
+  const rateCard = new RateCard({ gpuRates: [], defaultPerGpuHour: 2, egressPerGb: 0.09 });
+  const guard = new CardinalityGuard(series);
+  const windowSettings = { windowSizeMs: MIN, allowedLatenessMs: 30_000, maxOutOfOrdernessMs: 5_000, idlePartitionMs: 10_000 };
   gc?.();
-  const after = process.memoryUsage().heapUsed;
-  const held = task.size + merger.size;
-  if (held === 0) throw new Error('no state held: the measurement measured nothing');
-  return { bytesPerSeries: (after - before) / series };
+  const before = process.memoryUsage();
+  const tasks = Array.from({ length: SERIES_TASKS }, (_, t) => new StageOneTask(t, windowSettings, rateCard, guard));
+  const merger = new StageTwoMerger({ windowSizeMs: MIN, allowedLatenessMs: 30_000, expectedTasks: SERIES_TASKS });
+  const offsets = new Array<number>(SERIES_TASKS).fill(0);
+  let internalOffset = 0;
+  const exchange = () => {
+    for (const task of tasks) {
+      const { partials, watermark } = task.advance(0);
+      for (const p of [...partials, watermarkRecord(task.task, watermark, false)]) merger.add(p, { partition: 'internal:0', offset: internalOffset++ });
+    }
+    merger.advance();
+  };
+  const slotMs = MIN / SERIES_EVENTS_PER_MINUTE;
+  const start = 10 * HOUR_MS;
+  for (let slot = 0; slot < (minutes * MIN + 24_000) / slotMs; slot++) {
+    for (let k = 0; k < series; k++) {
+      const t = k % SERIES_TASKS;
+      const e: TokenUsage = {
+        ...syntheticEvent(k, 0, random),
+        model_name: `model-${k % 1000}`,
+        model_version: `v${Math.floor(k / 1000) % 10}`,
+        region: `region-${Math.floor(k / 10_000)}`,
+        team: `team-${k % SERIES_TEAMS}`,
+        event_time: start + slot * slotMs + (k % 1000),
+      };
+      tasks[t]!.addTokenUsage(e, { partition: `tokens:${t}`, offset: offsets[t]!++ }, 0);
+    }
+    exchange();
+  }
+  gc?.();
+  const after = process.memoryUsage();
+  const heldWindows = tasks.reduce((n, task) => n + task.size, 0) + merger.size;
+  if (heldWindows === 0) throw new Error('no state held: the measurement measured nothing');
+  const held = (m: NodeJS.MemoryUsage) => m.heapUsed + m.arrayBuffers;
+  return { bytesPerSeries: (held(after) - held(before)) / series, heldWindows };
 }
 
 if (!args['skip-memory']) {
   if (!gc) log('(run with node --expose-gc for a steadier memory figure)');
-  for (const n of [10_000, 100_000]) {
-    const { bytesPerSeries } = seriesMemory(n);
-    log(`memory per active series at ${n.toLocaleString('en-US').padStart(7)} series: ${Math.round(bytesPerSeries)} bytes (target <= 1024); RSS now ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
+  log(`memory per active series (stage 1 + stage 2 state; ${SERIES_EVENTS_PER_MINUTE} token events a minute per model key, ${SERIES_TEAMS} teams, ${SERIES_TASKS} input partitions):`);
+  // Early in an hour, then at its end, when the hour's sketches hold the whole hour's latencies.
+  for (const [n, minutes] of [[10_000, 3], [100_000, 3], [10_000, 59]] as const) {
+    const { bytesPerSeries, heldWindows } = seriesMemory(n, minutes);
+    log(`  ${n.toLocaleString('en-US').padStart(7)} series, ${String(minutes).padStart(2)} minutes into the hour: ${Math.round(bytesPerSeries)} bytes (target <= 1024), ${heldWindows.toLocaleString('en-US')} windows held; RSS now ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
   }
 }
-await main();
+if (!args['memory-only']) await main();
 process.exit(0);

@@ -4,7 +4,9 @@ import { StageOneTask } from '../../pipeline/core/stage-one.js';
 import { StageTwoMerger, HOUR_MS } from '../../pipeline/core/stage-two.js';
 import { RateCard } from '../../pipeline/core/rate-card.js';
 import { CardinalityGuard } from '../../pipeline/core/cardinality.js';
-import { watermarkRecord } from '../../pipeline/core/partial-rollup.js';
+import { toPartialRollup, watermarkRecord } from '../../pipeline/core/partial-rollup.js';
+import { emptyRollup, foldToken } from '../../pipeline/core/aggregates.js';
+import { QuantileSketch } from '../../pipeline/core/quantile-sketch.js';
 import { minuteOfTraffic, demoFleet } from '../../pipeline/simulate/demo-traffic.js';
 import { Random } from '../../pipeline/simulate/random.js';
 import { windowStartOf } from '../../pipeline/core/tumbling-window.js';
@@ -21,7 +23,7 @@ function runStages(events: TokenUsage[], tasks: number, partitionOf: (e: TokenUs
   const offsets = Array(tasks).fill(0) as number[];
   let internalOffset = 0;
   const minutes = new Map<string, { requests: number; outputTokens: number; p95: number; version: number }>();
-  const hours = new Map<string, { requests: number; version: number }>();
+  const hours = new Map<string, { requests: number; p95: number; version: number }>();
   const deliver = (records: PartialRollup[]) => {
     for (const r of records) merger.add(r, { partition: 'internal:0', offset: internalOffset++ });
     const { minutes: m, hours: h } = merger.advance();
@@ -31,7 +33,7 @@ function runStages(events: TokenUsage[], tasks: number, partitionOf: (e: TokenUs
     }
     for (const x of h) {
       const id = `${x.keyId}@${x.windowStart}`;
-      if ((hours.get(id)?.version ?? -1) < x.version) hours.set(id, { requests: x.aggregate.tokens.requests, version: x.version });
+      if ((hours.get(id)?.version ?? -1) < x.version) hours.set(id, { requests: x.aggregate.tokens.requests, p95: x.aggregate.tokens.latency.quantile(0.95), version: x.version });
     }
   };
   for (let t = 0; t < tasks; t++) stageOne[t]!.assign(`tokens:${t}`, 0);
@@ -96,7 +98,61 @@ describe('stage 1 partials merged by stage 2', () => {
       const inHour = [...minutes].filter(([m]) => m.startsWith(`${keyId}@`) && Math.floor(Number(m.split('@')[1]) / HOUR_MS) * HOUR_MS === Number(start));
       expect(hour.requests).toBe(inHour.reduce((s, [, m]) => s + m.requests, 0));
     }
-    expect(hours.size).toBeGreaterThan(0);
+    // Two hours of three model keys and one owner: the second closed by the final jump of the watermark,
+    // which emits its minutes and drops them from memory in the same step.
+    expect(hours.size).toBe(8);
+  });
+
+  it('merge the hourly p95 from minute sketches within 1% of the exact p95 of the raw events', () => {
+    const events = trafficFor(70, 5);
+    const { minutes, hours } = runStages(events, 3, (_e, i) => i % 3);
+    for (const [id, hour] of hours) {
+      if (!id.startsWith('model|')) continue;
+      const [keyId, start] = id.split('@');
+      const [, model, version, region] = keyId!.split('|');
+      // The raw events of the hour's closed minutes (the newest minute stays open: see above).
+      const latencies = events
+        .filter((e) => e.model_name === model && e.model_version === version && e.region === region && windowStartOf(e.event_time, HOUR_MS) === Number(start) && minutes.has(`${keyId}@${windowStartOf(e.event_time, MIN)}`))
+        .map((e) => e.latency_ms)
+        .sort((a, b) => a - b);
+      const exact = latencies[Math.floor(0.95 * (latencies.length - 1))]!;
+      expect(Math.abs(hour.p95 - exact) / exact).toBeLessThanOrEqual(0.01);
+    }
+  });
+});
+
+describe('stage 1 windows', () => {
+  it('re-emit a closed window that a late event within its lateness updates, counting both events', () => {
+    const task = new StageOneTask(0, settings, rateCard(), new CardinalityGuard(10));
+    task.assign('tokens:0', 0);
+    const [first, second] = minuteOfTraffic(demoFleet[0]!, 0, 0, 2, new Random(6));
+    const at = (e: TokenUsage, eventTime: number) => ({ ...e, event_time: eventTime });
+    task.addTokenUsage(at(first!, 10_000), { partition: 'tokens:0', offset: 0 }, 0);
+    task.addTokenUsage(at(first!, MIN + 10_000), { partition: 'tokens:0', offset: 1 }, 0);
+    const closed = task.advance(0).partials.find((p) => p.rollup_kind === 'model' && p.window_start === 0);
+    expect(closed).toMatchObject({ requests: 1, version: 1 });
+    expect(task.addTokenUsage(at(second!, 20_000), { partition: 'tokens:0', offset: 2 }, 0)).toBe('accepted');
+    const updated = task.advance(0).partials.find((p) => p.rollup_kind === 'model' && p.window_start === 0);
+    expect(updated).toMatchObject({ requests: 2, version: 2 });
+    expect(QuantileSketch.fromBytes(updated!.latency_sketch).count).toBe(2);
+  });
+});
+
+describe('stage 2 partials', () => {
+  it("keep each task's newest partial: a replayed older one changes nothing", () => {
+    const merger = new StageTwoMerger({ windowSizeMs: MIN, allowedLatenessMs: 30_000, expectedTasks: 1 });
+    const key = { kind: 'model' as const, dimensions: { model_name: 'm', model_version: 'v', region: 'r' } };
+    const partial = (requests: number) => {
+      const a = emptyRollup();
+      for (const e of trafficFor(1, 7).slice(0, requests)) foldToken(a, e);
+      return toPartialRollup(0, 0, key, 0, MIN, requests, a);
+    };
+    merger.add(partial(3), { partition: 'p:0', offset: 0 });
+    merger.add(partial(2), { partition: 'p:0', offset: 1 });
+    merger.add(watermarkRecord(0, MIN, false), { partition: 'p:0', offset: 2 });
+    const [minute] = merger.advance().minutes;
+    expect(minute).toMatchObject({ version: 3, aggregate: { requests: 3 } });
+    expect(minute!.aggregate.tokens.latency.count).toBe(3);
   });
 });
 
