@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { detectorSetSchema } from '../../detectors/engine.js';
 
 /**
  * The configuration contract. Every key has a default that works against the local stack
@@ -118,8 +119,16 @@ export const cardinalitySchema = z.strictObject({
   maxValuesPerDimension: z.number().int().min(1).default(10_000),
 });
 
-export const detectorsSchema = z.strictObject({
+export const detectorsSchema = detectorSetSchema.extend({
   latencyRegression: latencyRegressionSchema.default(latencyRegressionSchema.parse({})),
+  /** Hours of stored rollups replayed through the detectors at start, so baselines have no blind period. */
+  warmStartHours: z.number().min(0).max(24 * 14).default(6),
+});
+
+export const playbookSchema = z.strictObject({
+  /** The YAML playbook (see deploy/playbooks/default.yaml); relative paths are from the working directory. */
+  file: z.string().min(1).default('deploy/playbooks/default.yaml'),
+  enabled: z.boolean().default(true),
 });
 
 export const observabilitySchema = z.strictObject({
@@ -138,6 +147,7 @@ export const configSchema = z.strictObject({
   cost: costSchema.default(costSchema.parse({})),
   cardinality: cardinalitySchema.default(cardinalitySchema.parse({})),
   detectors: detectorsSchema.default(detectorsSchema.parse({})),
+  playbook: playbookSchema.default(playbookSchema.parse({})),
   observability: observabilitySchema.default(observabilitySchema.parse({})),
 });
 

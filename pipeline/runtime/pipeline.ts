@@ -3,7 +3,7 @@ import type { Kafka, Producer } from 'kafkajs';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { CostlineConfig } from '../config/schema.js';
-import type { Alert, SchemaRegistryClient } from '../../schemas/index.js';
+import type { Alert, PlaybookAction, SchemaRegistryClient } from '../../schemas/index.js';
 import type { MergedRollup } from '../core/stage-two.js';
 import type { DeadLetter } from '../../sinks/kafka/index.js';
 import type { ClickHouseClient } from '../../sinks/clickhouse/index.js';
@@ -25,6 +25,7 @@ export interface PipelineDeps {
 export interface PipelineEvents {
   rollups: [minutes: MergedRollup[]];
   alert: [alert: Alert];
+  action: [action: PlaybookAction];
   deadLetter: [letter: DeadLetter];
   sinkFailure: [error: Error, retryInMs: number];
 }
@@ -87,7 +88,10 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       expectedTasks: tasks,
       onRollups: (minutes) => this.emit('rollups', minutes),
       onAlert: (alert) => this.emit('alert', alert),
+      onAction: (action) => this.emit('action', action),
     });
+    const warm = await this.stageTwo.warmStart();
+    logger.info({ windows: warm.windows, hours: config.detectors.warmStartHours }, 'detector baselines warm-started from ClickHouse');
     this.stageOne = new StageOneRunner({
       ...common,
       consumer: kafka.consumer({ groupId: config.kafka.groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, maxBytesPerPartition: 4 * 1024 * 1024, partitionAssigners: [CoPartitionedAssigner] }),

@@ -17,6 +17,15 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Consumer } from 'kafkajs';
 
+/**
+ * The internal topic's message key: what must meet on one stage-2 instance. Detectors compare a
+ * model's versions and regions with each other (canary, regional latency) and a team's spend with
+ * its budget, so partials go by model name, team and provider, not by their full key.
+ */
+function partitionKeyOf(partial: PartialRollup): string {
+  return `${partial.rollup_kind}|${partial.dimension_values[0] ?? ''}`;
+}
+
 /** How often an idle task still tells stage 2 where its watermark is. */
 const MARKER_HEARTBEAT_MS = 2_000;
 
@@ -207,7 +216,7 @@ export class StageOneRunner extends StageRunner {
     const now = this.now();
     for (const task of this.tasks.values()) {
       const out = task.advance(now);
-      for (const partial of out.partials) this.outgoing.push({ key: `${partial.rollup_kind}|${partial.dimension_values.join('|')}`, value: partial });
+      for (const partial of out.partials) this.outgoing.push({ key: partitionKeyOf(partial), value: partial });
       for (const usage of out.usage) this.usageWriter.add(usage);
       const idle = task.isIdle(now);
       const last = this.lastMarker.get(task.task);

@@ -1,11 +1,14 @@
 import type { Consumer, EachBatchPayload, Producer } from 'kafkajs';
 import type { CostlineConfig } from '../config/schema.js';
-import { contracts, valueSubject, WireCodec, type Alert, type PartialRollup, type SchemaSource } from '../../schemas/index.js';
+import { contracts, valueSubject, WireCodec, type Alert, type PartialRollup, type PlaybookAction, type SchemaSource } from '../../schemas/index.js';
 import { StageTwoMerger, type MergedRollup } from '../core/stage-two.js';
-import { seriesKey, type RollupKind } from '../core/rollup-key.js';
-import { LatencyRegressionDetector } from '../../detectors/index.js';
-import { AlertPublisher, DeadLetterPublisher, type DeadLetter } from '../../sinks/kafka/index.js';
-import { alertRow, modelRollupRow, ownerSpendRow, providerSpendRow, TableWriter, type ClickHouseClient } from '../../sinks/clickhouse/index.js';
+import type { RollupKind } from '../core/rollup-key.js';
+import { DetectorSet, PlaybookEngine, parsePlaybook } from '../../detectors/index.js';
+import { detectorInputs } from './detector-inputs.js';
+import { warmStartHistory } from './warm-start.js';
+import { readPlaybookFile } from './playbook-file.js';
+import { ActionPublisher, AlertPublisher, DeadLetterPublisher, type DeadLetter } from '../../sinks/kafka/index.js';
+import { actionRow, alertRow, modelRollupRow, ownerSpendRow, providerSpendRow, TableWriter, type ClickHouseClient } from '../../sinks/clickhouse/index.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { partitionId, StageRunner } from './stage-runner.js';
@@ -22,6 +25,7 @@ export interface StageTwoDeps {
   expectedTasks: number;
   onRollups?: (minutes: MergedRollup[]) => void;
   onAlert?: (alert: Alert) => void;
+  onAction?: (action: PlaybookAction) => void;
   onDeadLetter?: (letter: DeadLetter) => void;
   onFlushFailure?: (error: Error, retryInMs: number) => void;
 }
@@ -37,7 +41,8 @@ const TABLE_OF: Record<RollupKind, string> = { model: 'model_rollup', owner: 'ow
 /**
  * Stage 2: consumes the internal topic (keyed by rollup key, so a key's state and detectors live
  * on one instance), merges the partials of all tasks into minute and hourly rollups, writes them
- * to ClickHouse, runs the detectors on closed minutes and publishes their alerts.
+ * to ClickHouse, runs the detectors on closed minutes and publishes their alerts and the
+ * playbook's actions.
  */
 export class StageTwoRunner extends StageRunner {
   private readonly mergers = new Map<string, StageTwoMerger>();
@@ -46,8 +51,12 @@ export class StageTwoRunner extends StageRunner {
   private readonly alertWriter: TableWriter<Alert>;
   private readonly alertPublisher: AlertPublisher;
   private readonly deadLetters: DeadLetterPublisher;
-  private readonly detector: LatencyRegressionDetector;
+  private readonly detectors: DetectorSet;
+  private readonly playbook: PlaybookEngine | undefined;
+  private readonly actionWriter: TableWriter<PlaybookAction>;
+  private readonly actionPublisher: ActionPublisher;
   private pendingAlerts: Alert[] = [];
+  private pendingActions: PlaybookAction[] = [];
 
   constructor(private readonly deps: StageTwoDeps) {
     const { config } = deps;
@@ -65,7 +74,10 @@ export class StageTwoRunner extends StageRunner {
     this.alertWriter = new TableWriter(deps.clickhouse, config.clickhouse.database, 'alerts', alertRow, config.sink.maxBatchRows, onInsert);
     this.alertPublisher = new AlertPublisher(deps.producer, config.topics.alerts, new WireCodec(deps.registry, contracts.alert, valueSubject(config.topics.alerts)));
     this.deadLetters = new DeadLetterPublisher(deps.producer, config.topics.dlq);
-    this.detector = new LatencyRegressionDetector(config.detectors.latencyRegression);
+    this.detectors = new DetectorSet(config.detectors, { latencyRegression: config.detectors.latencyRegression });
+    this.playbook = config.playbook.enabled ? new PlaybookEngine(parsePlaybook(...readPlaybookFile(config.playbook.file))) : undefined;
+    this.actionWriter = new TableWriter(deps.clickhouse, config.clickhouse.database, 'actions', actionRow, config.sink.maxBatchRows, onInsert);
+    this.actionPublisher = new ActionPublisher(deps.producer, config.topics.actions, new WireCodec(deps.registry, contracts.action, valueSubject(config.topics.actions)));
   }
 
   get stateSize(): number {
@@ -107,7 +119,16 @@ export class StageTwoRunner extends StageRunner {
         letters.push({ reason: decoded.reason, detail: decoded.detail, topic: batch.topic, partition: batch.partition, offset: message.offset, timestamp: message.timestamp, key: message.key, value: message.value, headers: message.headers });
         continue;
       }
-      if (merger.add(decoded.value, position) === 'late') {
+      let outcome: ReturnType<StageTwoMerger['add']>;
+      try {
+        outcome = merger.add(decoded.value, position);
+      } catch (error) {
+        // A partial this version cannot merge (say, a sketch layout of an older costline): dead-lettered, never blocking.
+        merger.skip(position);
+        letters.push({ reason: 'unmergeable-partial', detail: (error as Error).message, topic: batch.topic, partition: batch.partition, offset: message.offset, timestamp: message.timestamp, key: message.key, value: message.value, headers: message.headers });
+        continue;
+      }
+      if (outcome === 'late') {
         letters.push({ reason: 'late', detail: `partial of window ${new Date(decoded.value.window_start).toISOString()} arrived after its allowed lateness`, topic: batch.topic, partition: batch.partition, offset: message.offset, timestamp: message.timestamp, key: message.key, value: message.value, headers: message.headers });
       }
     }
@@ -131,26 +152,26 @@ export class StageTwoRunner extends StageRunner {
       closedMinutes.push(...minutes);
     }
     closedMinutes.sort((a, b) => a.windowStart - b.windowStart);
+    const alerts: Alert[] = [];
     for (const r of closedMinutes) {
-      if (!r.onTime || r.key.kind !== 'model') continue;
-      const alert = this.detector.observe({
-        key: seriesKey(r.key),
-        dimensions: { ...r.key.dimensions },
-        windowStart: r.windowStart,
-        windowEnd: r.windowEnd,
-        requests: r.aggregate.tokens.requests,
-        latencyP95Ms: r.aggregate.tokens.latency.quantile(0.95),
-      });
-      if (alert) {
-        this.pendingAlerts.push(alert);
-        this.alertWriter.add(alert);
+      if (!r.onTime) continue;
+      for (const input of detectorInputs(r, this.deps.config.cost.currency)) alerts.push(...this.detectors.observe(input));
+    }
+    const watermark = Math.min(...[...this.mergers.values()].map((m) => m.watermark));
+    if (Number.isFinite(watermark)) alerts.push(...this.detectors.advance(watermark));
+    for (const alert of alerts) {
+      this.pendingAlerts.push(alert);
+      this.alertWriter.add(alert);
+      for (const action of this.playbook?.decide(alert) ?? []) {
+        this.pendingActions.push(action);
+        this.actionWriter.add(action);
       }
     }
     if (closedMinutes.length > 0) this.deps.onRollups?.(closedMinutes);
   }
 
   protected pendingOutputs(): number {
-    let pending = this.pendingAlerts.length;
+    let pending = this.pendingAlerts.length + this.pendingActions.length;
     for (const writer of this.writers.values()) pending += writer.pending;
     return pending;
   }
@@ -167,6 +188,20 @@ export class StageTwoRunner extends StageRunner {
       this.pendingAlerts = [];
     }
     await this.alertWriter.flush();
+    if (this.pendingActions.length > 0) {
+      await this.actionPublisher.publish(this.pendingActions);
+      for (const action of this.pendingActions) this.deps.onAction?.(action);
+      this.pendingActions = [];
+    }
+    await this.actionWriter.flush();
+  }
+
+  /** Primes the detectors' baselines from the stored rollups, so a restart has no blind period. */
+  async warmStart(): Promise<{ windows: number }> {
+    const { config } = this.deps;
+    if (config.detectors.warmStartHours === 0) return { windows: 0 };
+    const history = await warmStartHistory(this.deps.clickhouse, config, this.now());
+    return this.detectors.warmStart(history);
   }
 
   protected committableOffsets(): Map<string, number> {

@@ -124,10 +124,11 @@ describe('token usage, end to end through the real Kafka, Schema Registry and Cl
     } finally {
       await consumer.disconnect();
     }
-    const firing = received.find((a) => a.status === 'firing');
+    const firing = received.find((a) => a.status === 'firing' && a.rule === 'latency_p95_regression');
     expect(firing).toMatchObject({ rule: 'latency_p95_regression', key: 'llama-3.1-70b|v2|us-east-1' });
     expect(firing!.window_start).toBe(start + (regression.startMinute + 1) * MIN);
-    expect(received.every((a) => a.key === 'llama-3.1-70b|v2|us-east-1')).toBe(true);
+    // Other rules may see the same regression (against v1, or the series' own baseline); none may blame another key.
+    expect(received.map((a) => `${a.rule} ${a.key}`).filter((k) => !k.includes('llama-3.1-70b|v2|us-east-1'))).toEqual([]);
     const stored = await (await connections.clickhouse.query({ query: `SELECT alert_id, status FROM ${qualified(config.clickhouse.database, 'alerts')} FINAL`, format: 'JSONEachRow' })).json<{ alert_id: string; status: string }>();
     expect(stored).toContainEqual({ alert_id: firing!.alert_id, status: 'firing' });
   });

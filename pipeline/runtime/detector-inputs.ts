@@ -1,0 +1,69 @@
+import type { DetectorInput, GpuPoolWindow, ModelWindow, QueueWindow, SpendWindow } from '../../detectors/index.js';
+import type { MergedRollup } from '../core/stage-two.js';
+import { seriesKey } from '../core/rollup-key.js';
+
+const NANOS = 1e9;
+
+/**
+ * The detectors' view of a closed minute: what each detector family reads, from one merged
+ * rollup. Pure. Money here is in currency units as floats: detection needs shape, not cents;
+ * the exact amounts stay in the rollups.
+ */
+export function detectorInputs(r: MergedRollup, currency: string): DetectorInput[] {
+  const { tokens, queue, gpu, cost } = r.aggregate;
+  const key = seriesKey(r.key);
+  const window = { key, dimensions: { ...r.key.dimensions }, windowStart: r.windowStart, windowEnd: r.windowEnd };
+  const spend = (cost.estimatedNanos + cost.egressNanos) / NANOS;
+  const inputs: DetectorInput[] = [];
+  const hourlyRatePerGpu = gpu.gpuSeconds > 0 ? (cost.estimatedNanos / NANOS / gpu.gpuSeconds) * 3600 : 0;
+  const pool = (workload: 'inference' | 'training'): GpuPoolWindow => ({
+    ...window,
+    kind: 'gpu_pool',
+    currency,
+    hourlyRatePerGpu,
+    // Per-GPU utilization is the pool's mean over the window: the rollup keeps the pool, not each GPU.
+    gpus: [...gpu.gpus].map((id) => ({ gpu: id, node: '', utilizationPct: gpu.gpuSeconds > 0 ? gpu.utilizationSeconds / gpu.gpuSeconds : 0, workload })),
+  });
+  if (r.key.kind === 'model') {
+    const model: ModelWindow = {
+      ...window,
+      kind: 'model',
+      modelName: r.key.dimensions.model_name ?? '',
+      modelVersion: r.key.dimensions.model_version ?? '',
+      region: r.key.dimensions.region ?? '',
+      requests: tokens.requests,
+      errors: tokens.errors,
+      latencyP95Ms: tokens.latency.quantile(0.95),
+      ttftP95Ms: tokens.timeToFirstToken.count > 0 ? tokens.timeToFirstToken.quantile(0.95) : null,
+      inputTokens: tokens.inputTokens,
+      outputTokens: tokens.outputTokens,
+      gpuSeconds: gpu.gpuSeconds,
+      cost: spend,
+    };
+    inputs.push(model);
+    if (queue.samples > 0) {
+      const q: QueueWindow = {
+        ...window,
+        kind: 'queue',
+        queueDepth: queue.depthSum / queue.samples,
+        running: queue.runningSum / queue.samples,
+        dequeued: queue.waitCount,
+        queueWaitMeanMs: queue.waitCount > 0 ? queue.waitSumMs / queue.waitCount : null,
+        queueWaitP95Ms: queue.waitP95.count > 0 ? queue.waitP95.quantile(0.95) : null,
+        kvCacheUsage: queue.kvCacheSum / queue.samples,
+        preemptions: queue.preemptions,
+      };
+      inputs.push(q);
+    }
+    if (spend > 0) {
+      const modelSpend: SpendWindow = { ...window, kind: 'spend', scope: 'model', cost: spend, currency, breakdown: [{ dimensions: { ...r.key.dimensions }, cost: spend }] };
+      inputs.push(modelSpend);
+    }
+    if (cost.egressNanos > 0) inputs.push({ ...window, key: `${key}|egress`, kind: 'spend', scope: 'egress', cost: cost.egressNanos / NANOS, currency, breakdown: [{ dimensions: { ...r.key.dimensions }, cost: cost.egressNanos / NANOS }] });
+    if (gpu.samples > 0) inputs.push(pool('inference'));
+  } else if (r.key.kind === 'owner') {
+    if (spend > 0) inputs.push({ ...window, kind: 'spend', scope: 'owner', cost: spend, currency, breakdown: [{ dimensions: { ...r.key.dimensions }, cost: spend }] });
+    if (gpu.samples > 0 && r.key.dimensions.experiment) inputs.push(pool('training'));
+  }
+  return inputs;
+}
