@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { inject } from 'vitest';
 import { contracts, SchemaRegistryClient, SchemaRegistryError, WireCodec, type TokenUsage } from '../../schemas/index.js';
-import { sampleTokenUsage } from '../unit/wire-format.test.js';
+import { sampleTokenUsage } from '../support/contract-samples.js';
 
 const url = () => inject('endpoints').schemaRegistryUrl;
 const subject = () => `costline-test-${randomBytes(4).toString('hex')}-value`;

@@ -1,4 +1,4 @@
-import type { GpuSample, PlaybookAction, QueueSample } from '../../schemas/index.js';
+import type { GpuSample, PlaybookAction, QueueSample, TokenUsage } from '../../schemas/index.js';
 
 /**
  * Realistic values of the telemetry and action contracts, shared by the unit tests (in-memory
@@ -105,4 +105,27 @@ export const rollbackAction: PlaybookAction = {
   window_start: EVENT_TIME - 60_000,
   window_end: EVENT_TIME,
   expires_at: EVENT_TIME + 3_600_000,
+};
+
+/** One chat request served by llama-3.1-70b v2 in eu-west-1, for an experiment. */
+export const sampleTokenUsage: TokenUsage = {
+  event_time: 1_795_000_000_000,
+  request_id: 'r-1',
+  model_name: 'llama-3.1-70b',
+  model_version: 'v2',
+  response_model: null,
+  operation_name: 'chat',
+  region: 'eu-west-1',
+  endpoint: 'chat',
+  team: 'assistant',
+  experiment: 'exp-42',
+  environment: 'prod',
+  input_tokens: 900,
+  output_tokens: 120,
+  cached_input_tokens: 100,
+  latency_ms: 2100.5,
+  time_to_first_token_ms: 210,
+  status: 'ok',
+  retry_count: 0,
+  egress_bytes: 480,
 };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { validateTokenUsage } from '../../pipeline/sources/validate.js';
-import { sampleTokenUsage } from './wire-format.test.js';
+import { sampleTokenUsage } from '../support/contract-samples.js';
 
 const at = sampleTokenUsage.event_time;
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import avro from 'avsc';
 import { contracts, encodeWithId, WireCodec, type SchemaSource, type TokenUsage } from '../../schemas/index.js';
+import { sampleTokenUsage } from '../support/contract-samples.js';
 
 /** Schemas by id held in memory: the codec's own logic under test, not a registry (integration tests use the real one). */
 class SchemasInMemory implements SchemaSource {
@@ -15,27 +16,6 @@ class SchemasInMemory implements SchemaSource {
   }
 }
 
-export const sampleTokenUsage: TokenUsage = {
-  event_time: 1_795_000_000_000,
-  request_id: 'r-1',
-  model_name: 'llama-3.1-70b',
-  model_version: 'v2',
-  response_model: null,
-  operation_name: 'chat',
-  region: 'eu-west-1',
-  endpoint: 'chat',
-  team: 'assistant',
-  experiment: 'exp-42',
-  environment: 'prod',
-  input_tokens: 900,
-  output_tokens: 120,
-  cached_input_tokens: 100,
-  latency_ms: 2100.5,
-  time_to_first_token_ms: 210,
-  status: 'ok',
-  retry_count: 0,
-  egress_bytes: 480,
-};
 
 const codec = (source = new SchemasInMemory()) => ({ source, codec: new WireCodec<TokenUsage>(source, contracts.tokenUsage, 'telemetry.tokens-value') });
 
