@@ -21,7 +21,7 @@ export const spendSpikeSchema = z.strictObject({
   seasonalDays: z.number().int().min(1).max(28).default(7),
   seasonalMinDays: z.number().int().min(1).max(28).default(3),
   /** Breaching when the cost rate is this many times the baseline... */
-  ratio: z.number().gt(1).default(2),
+  ratio: z.number().gt(1).default(2.5),
   /** ...and this many robust standard deviations above it... */
   minZ: z.number().min(0).default(4),
   /** ...and at least this much money per hour above it, so small spends never page. */
