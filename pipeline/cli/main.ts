@@ -27,6 +27,8 @@ registerDetectCommand(program);
 
 try {
   await program.parseAsync(process.argv);
+  // The command is done: client libraries' idle sockets and timers must not hold the process open.
+  process.exit(process.exitCode ?? 0);
 } catch (error) {
   if (error instanceof CommanderError) process.exit(error.exitCode);
   if (error instanceof ConfigError) {
