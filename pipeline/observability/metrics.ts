@@ -21,3 +21,11 @@ export function createMetrics(registry = new Registry()) {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** What a ClickHouse writer reports after each insert, recorded as rows and latency per table. */
+export function insertRecorder(metrics: Metrics): (table: string, rows: number, seconds: number) => void {
+  return (table, rows, seconds) => {
+    metrics.clickhouseRows.inc({ table }, rows);
+    metrics.clickhouseInsertSeconds.observe({ table }, seconds);
+  };
+}

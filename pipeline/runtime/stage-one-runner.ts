@@ -14,7 +14,7 @@ import { TableWriter, usageRow, type ClickHouseClient } from '../../sinks/clickh
 import { BillingAttribution } from './billing-attribution.js';
 import { partitionId, StageRunner, splitPartitionId } from './stage-runner.js';
 import type { Logger } from '../observability/logger.js';
-import type { Metrics } from '../observability/metrics.js';
+import { insertRecorder, type Metrics } from '../observability/metrics.js';
 import type { Consumer } from 'kafkajs';
 
 /**
@@ -86,10 +86,7 @@ export class StageOneRunner extends StageRunner {
     this.rateCard = new RateCard(config.cost);
     this.limits = { ...defaultLimits, maxFutureSkewMs: config.windows.maxFutureSkewMs };
     this.deadLetters = new DeadLetterPublisher(deps.producer, t.dlq);
-    const onInsert = (table: string, rows: number, seconds: number) => {
-      deps.metrics.clickhouseRows.inc({ table }, rows);
-      deps.metrics.clickhouseInsertSeconds.observe({ table }, seconds);
-    };
+    const onInsert = insertRecorder(deps.metrics);
     this.usageWriter = new TableWriter(deps.clickhouse, config.clickhouse.database, 'gpu_usage_1m', usageRow, config.sink.maxBatchRows, onInsert);
     this.attribution = new BillingAttribution(deps.clickhouse, config, onInsert);
   }

@@ -10,7 +10,7 @@ import { readPlaybookFile } from './playbook-file.js';
 import { ActionPublisher, AlertPublisher, DeadLetterPublisher, type DeadLetter } from '../../sinks/kafka/index.js';
 import { actionRow, alertRow, modelRollupRow, ownerSpendRow, providerSpendRow, TableWriter, type ClickHouseClient } from '../../sinks/clickhouse/index.js';
 import type { Logger } from '../observability/logger.js';
-import type { Metrics } from '../observability/metrics.js';
+import { insertRecorder, type Metrics } from '../observability/metrics.js';
 import { partitionId, StageRunner } from './stage-runner.js';
 
 export interface StageTwoDeps {
@@ -62,10 +62,7 @@ export class StageTwoRunner extends StageRunner {
     const { config } = deps;
     super(deps.consumer, { name: 'stage-2', topics: [config.topics.partials], flushIntervalMs: config.sink.flushIntervalMs, retryMaxDelayMs: config.sink.retryMaxDelayMs, maxPendingRows: config.sink.maxBatchRows, onFlushFailure: deps.onFlushFailure, startFrom: config.kafka.startFrom }, deps.logger, deps.metrics, deps.now);
     this.codec = new WireCodec(deps.registry, contracts.partialRollup, valueSubject(config.topics.partials));
-    const onInsert = (table: string, rows: number, seconds: number) => {
-      deps.metrics.clickhouseRows.inc({ table }, rows);
-      deps.metrics.clickhouseInsertSeconds.observe({ table }, seconds);
-    };
+    const onInsert = insertRecorder(deps.metrics);
     for (const kind of Object.keys(TABLE_OF) as RollupKind[]) {
       for (const grain of ['1m', '1h']) {
         this.writers.set(`${kind}/${grain}`, new TableWriter(deps.clickhouse, config.clickhouse.database, `${TABLE_OF[kind]}_${grain}`, ROW_OF[kind], config.sink.maxBatchRows, onInsert));

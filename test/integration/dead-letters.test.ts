@@ -5,13 +5,13 @@ import { Pipeline } from '../../pipeline/runtime/pipeline.js';
 import { createMetrics, type Metrics } from '../../pipeline/observability/metrics.js';
 import { silentLogger } from '../../pipeline/observability/logger.js';
 import { contracts, encodeWithId, valueSubject, WireCodec, type BillingCost, type GpuSample, type QueueSample, type TokenUsage } from '../../schemas/index.js';
-import { moneyToDecimalBytes, parseMoney } from '../../pipeline/core/money.js';
 import { demoFleet, minuteOfTraffic } from '../../pipeline/simulate/demo-traffic.js';
 import { Random } from '../../pipeline/simulate/random.js';
 import { DLQ_HEADERS } from '../../sinks/kafka/index.js';
 import { qualified } from '../../sinks/clickhouse/index.js';
 import { inferenceGpuSample, queueSample } from '../support/contract-samples.js';
 import { eventually, isolatedConfig } from '../support/services.js';
+import { billingLineFor } from '../support/billing-samples.js';
 
 const MIN = 60_000;
 const config = isolatedConfig('dlq');
@@ -22,53 +22,7 @@ let metrics: Metrics;
 const good = { tokens: 0, gpu: 0, queue: 0, billing: 0 };
 const expectedLetters: string[] = [];
 
-const billingLine = (row: number): BillingCost => ({
-  event_time: start + 20 * MIN,
-  ChargePeriodStart: start,
-  ChargePeriodEnd: start + 60 * MIN,
-  ChargeCategory: 'Usage',
-  ChargeClass: null,
-  ChargeFrequency: 'Usage-Based',
-  ChargeDescription: 'p5.48xlarge on-demand',
-  BilledCost: moneyToDecimalBytes(parseMoney('98.32')),
-  EffectiveCost: moneyToDecimalBytes(parseMoney('98.32')),
-  ListCost: null,
-  ContractedCost: null,
-  BillingCurrency: 'USD',
-  ListUnitPrice: null,
-  ContractedUnitPrice: null,
-  PricingCategory: 'Standard',
-  PricingQuantity: 1,
-  PricingUnit: 'Hours',
-  ConsumedQuantity: 1,
-  ConsumedUnit: 'Hours',
-  ProviderName: 'AWS',
-  PublisherName: null,
-  InvoiceIssuerName: null,
-  BillingAccountId: '123456789012',
-  BillingAccountName: null,
-  SubAccountId: null,
-  SubAccountName: null,
-  BillingPeriodStart: null,
-  BillingPeriodEnd: null,
-  ServiceCategory: 'Compute',
-  ServiceName: 'Amazon Elastic Compute Cloud',
-  SkuId: 'SKU-P5',
-  SkuPriceId: null,
-  ResourceId: inferenceGpuSample.resource_id,
-  ResourceName: null,
-  ResourceType: 'Instance',
-  RegionId: 'us-east-1',
-  RegionName: null,
-  AvailabilityZone: null,
-  CommitmentDiscountId: null,
-  CommitmentDiscountName: null,
-  CommitmentDiscountCategory: null,
-  CommitmentDiscountStatus: null,
-  CommitmentDiscountType: null,
-  Tags: {},
-  source: { file: 'test.csv', row, line: row + 1 },
-});
+const billingLine = (row: number): BillingCost => ({ ...billingLineFor({ resourceId: inferenceGpuSample.resource_id, start, end: start + 60 * MIN, billed: '98.32', row }), event_time: start + 20 * MIN });
 
 type Message = { key: string; value: Buffer };
 
