@@ -7,6 +7,7 @@ import { registerTailCommand } from './commands/tail.js';
 import { registerSimulateCommand } from './commands/simulate.js';
 import { registerImportFocusCommand } from './commands/import-focus.js';
 import { registerDetectCommand } from './commands/detect.js';
+import { registerBenchCommand } from './commands/bench.js';
 import { ConfigError } from '../config/load.js';
 
 const program = new Command()
@@ -24,6 +25,7 @@ registerTailCommand(program);
 registerSimulateCommand(program);
 registerImportFocusCommand(program);
 registerDetectCommand(program);
+registerBenchCommand(program);
 
 try {
   await program.parseAsync(process.argv);
