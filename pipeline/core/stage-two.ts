@@ -140,10 +140,6 @@ export class StageTwoMerger {
     return this.watermarks.value;
   }
 
-  setExpectedTasks(count: number): void {
-    this.watermarks.setExpectedTasks(count);
-  }
-
   /** Marks a record that carried nothing usable (a dead letter) as processed, so commits can pass it. */
   skip(position: SourcePosition): void {
     this.minutes.markProcessed(position);

@@ -7,11 +7,7 @@ export class TaskWatermarks {
   private readonly tasks = new Map<number, { watermark: number; idle: boolean }>();
   private current = Number.NEGATIVE_INFINITY;
 
-  constructor(private expectedTasks: number) {}
-
-  setExpectedTasks(count: number): void {
-    this.expectedTasks = count;
-  }
+  constructor(private readonly expectedTasks: number) {}
 
   report(task: number, watermark: number, idle: boolean): void {
     const previous = this.tasks.get(task);

@@ -27,11 +27,6 @@ export class WatermarkTracker {
     if (!this.partitions.has(partition)) this.partitions.set(partition, { maxEventTime: Number.NEGATIVE_INFINITY, lastSeenAt: nowMs, caughtUp: true });
   }
 
-  /** Forgets a partition this instance no longer owns (after a rebalance). */
-  release(partition: string): void {
-    this.partitions.delete(partition);
-  }
-
   observe(partition: string, eventTimeMs: number, nowMs: number): void {
     const state = this.partitions.get(partition);
     if (!state) this.partitions.set(partition, { maxEventTime: eventTimeMs, lastSeenAt: nowMs, caughtUp: false });

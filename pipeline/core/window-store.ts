@@ -221,8 +221,4 @@ export class WindowStore<K, A> {
     return result;
   }
 
-  /** Forgets a partition's progress after it was revoked (its windows are rebuilt by its new owner). */
-  releasePartition(partition: string): void {
-    this.nextOffsets.delete(partition);
-  }
 }
