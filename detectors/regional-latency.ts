@@ -1,5 +1,6 @@
 import { median } from 'simple-statistics';
 import { z } from 'zod';
+import { RollingWindow } from './robust-statistics.js';
 import type { Alert } from '../schemas/index.js';
 import { AlertEpisode, type Verdict } from './alert-episode.js';
 import { WindowAligner } from './aligned-windows.js';
@@ -21,12 +22,22 @@ export const regionalLatencySchema = z.strictObject({
   minDeltaMs: z.number().min(0).default(100),
   /** Critical from this ratio on. */
   criticalRatio: z.number().gt(1).default(2.5),
+  /**
+   * A region that is always somewhat slower than its peers (farther from its users, older
+   * hardware) has a usual gap: once `usualGapMinHistory` healthy windows show it, the ratio
+   * thresholds apply on top of that gap, so the alert means "worse than this region usually is".
+   */
+  usualGapWindows: z.number().int().min(4).max(10_080).default(120),
+  usualGapMinHistory: z.number().int().min(2).default(30),
   ...episodeSettingsShape({ fireAfter: 2, resolveAfter: 3, staleAfterMs: 30 * 60_000 }),
 });
 
 export type RegionalLatencySettings = z.infer<typeof regionalLatencySchema>;
 
-type RegionState = EpisodeSeries;
+interface RegionState extends EpisodeSeries {
+  /** Ratios to the peers' median in recent healthy windows (bounded). */
+  gaps: RollingWindow;
+}
 
 function formatMs(ms: number): string {
   return `${Math.round(ms).toLocaleString('en-US')} ms`;
@@ -43,7 +54,7 @@ export class RegionalLatencyDetector {
   private readonly regions: SeriesTable<RegionState>;
 
   constructor(private readonly settings: RegionalLatencySettings) {
-    this.regions = new SeriesTable(() => ({ ...newSeriesClock(), dimensions: {}, episode: new AlertEpisode(settings) }));
+    this.regions = new SeriesTable(() => ({ ...newSeriesClock(), dimensions: {}, episode: new AlertEpisode(settings), gaps: new RollingWindow(settings.usualGapWindows) }));
   }
 
   get size(): number {
@@ -67,7 +78,7 @@ export class RegionalLatencyDetector {
       if (!state) continue;
       state.dimensions = window.dimensions;
       const peers = counted.filter((w) => w.region !== window.region);
-      const verdict = this.judge(window, peers);
+      const verdict = this.judge(window, peers, state);
       if (!verdict) continue;
       const alert = state.episode.step(
         {
@@ -85,7 +96,7 @@ export class RegionalLatencyDetector {
   }
 
   /** Undefined when the window itself has too few requests to say anything. */
-  private judge(window: ModelWindow, peers: ModelWindow[]): (Verdict & { peerRegion?: string }) | undefined {
+  private judge(window: ModelWindow, peers: ModelWindow[], state: RegionState): (Verdict & { peerRegion?: string }) | undefined {
     if (window.requests < this.settings.minRequests) return undefined;
     const who = `${window.modelName} ${window.modelVersion} in ${window.region}`;
     const observed = window.latencyP95Ms;
@@ -95,14 +106,17 @@ export class RegionalLatencyDetector {
     const baseline = median(peers.map((p) => p.latencyP95Ms));
     const healthiest = [...peers].sort((a, b) => a.latencyP95Ms - b.latencyP95Ms || (a.region < b.region ? -1 : 1))[0]!;
     const ratio = baseline > 0 ? observed / baseline : Number.POSITIVE_INFINITY;
-    const breaching = ratio >= this.settings.ratio && observed - baseline >= this.settings.minDeltaMs;
+    const usualGap = state.gaps.length >= this.settings.usualGapMinHistory ? Math.max(1, median(state.gaps.values())) : 1;
+    const breaching = ratio >= this.settings.ratio * usualGap && observed - baseline * usualGap >= this.settings.minDeltaMs;
+    // Breaching windows stay out of the usual gap: a lasting degradation does not become the norm.
+    if (!breaching && Number.isFinite(ratio)) state.gaps.push(ratio);
     const peerList = peers.length <= 3 ? ` (${peers.map((p) => `${p.region} ${formatMs(p.latencyP95Ms)}`).join(', ')})` : '';
     const evidence = breaching
-      ? `latency p95 of ${who} is ${formatMs(observed)}, ${formatRatio(ratio)} the median of the other ${peers.length} region${peers.length === 1 ? '' : 's'} serving it, ${formatMs(baseline)}${peerList}; ${healthiest.region} is the fastest at ${formatMs(healthiest.latencyP95Ms)}`
+      ? `latency p95 of ${who} is ${formatMs(observed)}, ${formatRatio(ratio)} the median of the other ${peers.length} region${peers.length === 1 ? '' : 's'} serving it, ${formatMs(baseline)}${peerList}${usualGap > 1 ? ` (its usual gap is ${formatRatio(usualGap)})` : ''}; ${healthiest.region} is the fastest at ${formatMs(healthiest.latencyP95Ms)}`
       : `latency p95 of ${who} is ${formatMs(observed)}, in line with the other regions' median of ${formatMs(baseline)}`;
     return {
       breaching,
-      severity: ratio >= this.settings.criticalRatio ? 'critical' : 'warning',
+      severity: ratio >= this.settings.criticalRatio * usualGap ? 'critical' : 'warning',
       metric: 'latency_p95_ms',
       observed,
       baseline,

@@ -40,4 +40,17 @@ describe('regional latency against the other regions serving the same version', 
   it('resolves once the region is back in line for three windows', () => {
     expect(statuses(run((region, i) => (region === 'eu-west-1' && i >= 5 && i < 12 ? 1400 : 800)))).toEqual(['firing:warning', 'resolved:warning']);
   });
+
+  it("judges a region that is always a little slower against its usual gap, not against parity", () => {
+    // eu-west-1 runs 1.25x its peers for 40 windows, then 1.75x (above the 1.5x threshold, but not 1.5x its usual gap).
+    const usual = (region: string, i: number) => (region === 'eu-west-1' ? (i < 40 ? 1000 : 1400) : 800);
+    expect(run(usual, 60)).toEqual([]);
+  });
+
+  it('still fires when such a region gets much worse than its usual gap', () => {
+    const worse = (region: string, i: number) => (region === 'eu-west-1' ? (i < 40 ? 1000 : 2400) : 800);
+    const alerts = run(worse, 60);
+    expect(alerts.map((a) => a.status)).toEqual(['firing']);
+    expect(alerts[0]!.evidence).toContain('its usual gap is ×1.3');
+  });
 });
