@@ -1,6 +1,9 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // The config lives in test/ (the top level is fixed); paths below are from the project root.
+  root: fileURLToPath(new URL('..', import.meta.url)),
   test: {
     // In CI a JSON report beside the console one, so .ci/run can print a plain 'N passed, N failed' line.
     reporters: process.env.CI ? ['default', 'json'] : ['default'],
