@@ -37,20 +37,14 @@ function checkNumber(name: string, value: number, min: number, max: number): Val
  * (not the clock), so a replay of old data validates the same way it did live.
  */
 export function validateTokenUsage(event: TokenUsage, referenceTimeMs: number, limits: ValidationLimits = defaultLimits): Validation {
-  for (const field of ['request_id', 'model_name', 'model_version', 'region', 'endpoint', 'team', 'environment', 'operation_name'] as const) {
-    const value = event[field];
-    if (value.length > limits.maxStringLength) return { ok: false, reason: 'oversized-field', detail: `${field} is ${value.length} characters, more than ${limits.maxStringLength}` };
-    if (value.length === 0 && field !== 'request_id') return { ok: false, reason: 'out-of-bounds', detail: `${field} is empty` };
+  const fields = ['request_id', 'model_name', 'model_version', 'region', 'endpoint', 'team', 'environment', 'operation_name', 'experiment'] as const;
+  const tooLong = checkStrings(event as unknown as Record<string, unknown>, fields, limits);
+  if (tooLong) return tooLong;
+  for (const field of fields) {
+    if (field !== 'request_id' && field !== 'experiment' && event[field].length === 0) return { ok: false, reason: 'out-of-bounds', detail: `${field} is empty` };
   }
-  if (event.experiment !== null && event.experiment.length > limits.maxStringLength) {
-    return { ok: false, reason: 'oversized-field', detail: `experiment is ${event.experiment.length} characters, more than ${limits.maxStringLength}` };
-  }
-  if (event.event_time > referenceTimeMs + limits.maxFutureSkewMs) {
-    return { ok: false, reason: 'future-timestamp', detail: `event_time ${new Date(event.event_time).toISOString()} is ${Math.round((event.event_time - referenceTimeMs) / 1000)}s ahead of the broker timestamp` };
-  }
-  if (event.event_time < referenceTimeMs - limits.maxAgeMs) {
-    return { ok: false, reason: 'stale-timestamp', detail: `event_time ${new Date(event.event_time).toISOString()} is more than ${limits.maxAgeMs / 86_400_000} days before the broker timestamp` };
-  }
+  const badTime = checkTime(event.event_time, referenceTimeMs, limits);
+  if (badTime) return badTime;
   return (
     checkNumber('input_tokens', event.input_tokens, 0, limits.maxTokensPerRequest) ??
     checkNumber('output_tokens', event.output_tokens, 0, limits.maxTokensPerRequest) ??
@@ -62,7 +56,6 @@ export function validateTokenUsage(event: TokenUsage, referenceTimeMs: number, l
     ok
   );
 }
-
 
 function checkTime(eventTime: number, referenceTimeMs: number, limits: ValidationLimits): Validation | undefined {
   if (eventTime > referenceTimeMs + limits.maxFutureSkewMs) {
