@@ -24,18 +24,14 @@ export {
 export { CanaryRegressionDetector, CANARY_REGRESSION_RULE, canaryRegressionSchema, type CanaryRegressionSettings } from './canary-regression.js';
 export {
   ChangePointScorer,
-  ChangePointDetector,
-  CHANGE_POINT_RULE,
   changePointScorerSchema,
   changePointScorerSchemaWith,
-  changePointDetectorSchema,
   changePointStateSize,
   DEFAULT_CHANGE_POINT_SCORER,
-  LIVE_CHANGE_POINT_SCORER,
   type ChangePointScorerSettings,
-  type ChangePointDetectorSettings,
   type PointScore,
-} from './change-point.js';
+} from './change-point-scorer.js';
+export { ChangePointDetector, CHANGE_POINT_RULE, changePointDetectorSchema, LIVE_CHANGE_POINT_SCORER, type ChangePointDetectorSettings } from './change-point.js';
 export { SpendSpikeDetector, SPEND_SPIKE_RULE, spendSpikeSchema, type SpendSpikeSettings } from './spend-spike.js';
 export { GpuWasteDetector, GPU_WASTE_RULE, gpuWasteSchema, type GpuWasteSettings } from './waste.js';
 export { BudgetBurnDetector, BUDGET_BURN_RULE, budgetBurnSchema, budgetSchema, budgetPeriod, type Budget, type BudgetBurnSettings } from './budget-burn.js';

@@ -1,4 +1,5 @@
-import { ChangePointScorer, DEFAULT_CHANGE_POINT_SCORER, LIVE_CHANGE_POINT_SCORER, type PointScore } from './change-point.js';
+import { ChangePointScorer, DEFAULT_CHANGE_POINT_SCORER, type PointScore } from './change-point-scorer.js';
+import { LIVE_CHANGE_POINT_SCORER } from './change-point.js';
 
 /** A detector of a bare `timestamp,value` series, scored point by point with no look-ahead. */
 export interface SeriesDetector {
