@@ -8,6 +8,7 @@ import { registerSimulateCommand } from './commands/simulate.js';
 import { registerImportFocusCommand } from './commands/import-focus.js';
 import { registerDetectCommand } from './commands/detect.js';
 import { registerBenchCommand } from './commands/bench.js';
+import { registerRatesCommand } from './commands/rates.js';
 import { ConfigError } from '../config/load.js';
 
 const program = new Command()
@@ -26,6 +27,7 @@ registerSimulateCommand(program);
 registerImportFocusCommand(program);
 registerDetectCommand(program);
 registerBenchCommand(program);
+registerRatesCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -105,6 +105,21 @@ export const gpuRateSchema = z.strictObject({
   perGpuHour: z.number().min(0),
 });
 
+export const learnedRatesSchema = z
+  .strictObject({
+    /** Price GPUs with learned rates when there are any (a configured rate still wins). */
+    enabled: z.boolean().default(true),
+    /** Billing and telemetry of this many past days are the evidence. */
+    lookbackDays: z.number().min(1).max(90).default(7),
+    /** A rate needs at least this many GPU-hours of evidence for its instance type and region. */
+    minGpuHours: z.number().min(0).default(1),
+    /** Learned rates take effect at the start of the hour this far ahead, so every instance has them before they apply. */
+    leadMs: z.number().int().min(60_000).default(2 * 3_600_000),
+    /** How often a running pipeline re-reads the learned rates. */
+    reloadEveryMs: z.number().int().min(10_000).default(5 * 60_000),
+  })
+  .refine((r) => r.reloadEveryMs < r.leadMs, { message: 'reloadEveryMs must be shorter than leadMs, or an instance could price a window before it has the rate that applies to it', path: ['reloadEveryMs'] });
+
 export const costSchema = z.strictObject({
   /** On-demand prices per GPU-hour; they override the built-in table (pipeline/core/rate-card.ts). */
   gpuRates: z.array(gpuRateSchema).default([]),
@@ -112,6 +127,8 @@ export const costSchema = z.strictObject({
   defaultPerGpuHour: z.number().min(0).default(2.5),
   egressPerGb: z.number().min(0).default(0.09),
   currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as USD').default('USD'),
+  /** Rates learned from billing (`costline rates learn`): used where no configured rate names the instance type. */
+  learnedRates: learnedRatesSchema.default(learnedRatesSchema.parse({})),
 });
 
 export const cardinalitySchema = z.strictObject({

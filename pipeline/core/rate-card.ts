@@ -1,4 +1,5 @@
 import type { GpuSample } from '../../schemas/index.js';
+import type { LearnedRateVersion } from './learned-rates.js';
 
 export const NANOS_PER_UNIT = 1_000_000_000;
 
@@ -44,20 +45,24 @@ export function canonicalProvider(name: string): string {
 }
 
 /**
- * Prices GPU time and egress for the real-time cost estimate. Deterministic (configured and
- * built-in rates only), so a replay estimates exactly what the first pass did; rates learned
- * from billing are computed beside it in ClickHouse, where the reconciliation is shown.
+ * Prices GPU time and egress for the real-time cost estimate. A GPU-second is priced, in order, by
+ * a configured rate (this region, then any region), the rate learned from billing for its instance
+ * type and region (see learned-rates.ts), the built-in list price, and the default. Deterministic:
+ * a learned version applies from its `effectiveFrom` event time on, which lies ahead of the moment
+ * it was learned, so a replay prices every sample exactly as the first pass did.
  */
 export class RateCard {
-  private readonly nanosPerGpuSecond = new Map<string, number>();
+  private readonly configured = new Map<string, number>();
+  private readonly builtIn = new Map<string, number>();
+  /** Learned versions, oldest first: nano-units per GPU-second by lookup key. */
+  private learned: Array<{ effectiveFrom: number; nanosPerGpuSecond: Map<string, number> }> = [];
   private readonly defaultNanosPerGpuSecond: number;
   readonly egressNanosPerByte: number;
 
   constructor(settings: RateCardSettings) {
-    for (const rate of [...BUILT_IN_GPU_RATES, ...settings.gpuRates]) {
-      this.nanosPerGpuSecond.set(this.lookupKey(rate.provider, rate.instanceType, rate.region), (rate.perGpuHour * NANOS_PER_UNIT) / 3600);
-    }
-    this.defaultNanosPerGpuSecond = (settings.defaultPerGpuHour * NANOS_PER_UNIT) / 3600;
+    for (const rate of BUILT_IN_GPU_RATES) this.builtIn.set(this.lookupKey(rate.provider, rate.instanceType, rate.region), perSecondNanos(rate.perGpuHour));
+    for (const rate of settings.gpuRates) this.configured.set(this.lookupKey(rate.provider, rate.instanceType, rate.region), perSecondNanos(rate.perGpuHour));
+    this.defaultNanosPerGpuSecond = perSecondNanos(settings.defaultPerGpuHour);
     this.egressNanosPerByte = (settings.egressPerGb * NANOS_PER_UNIT) / 1e9;
   }
 
@@ -65,12 +70,32 @@ export class RateCard {
     return `${canonicalProvider(provider)}|${instanceType}|${region ?? '*'}`;
   }
 
+  /** Replaces the learned versions (all of them: a reload reads the whole table). */
+  setLearnedRates(versions: readonly LearnedRateVersion[]): void {
+    this.learned = [...versions]
+      .sort((a, b) => a.effectiveFrom - b.effectiveFrom)
+      .map((v) => ({ effectiveFrom: v.effectiveFrom, nanosPerGpuSecond: new Map(v.rates.map((r) => [this.lookupKey(r.provider, r.instanceType, r.region), perSecondNanos(r.perGpuHour)])) }));
+  }
+
+  private learnedNanosPerGpuSecond(key: string, eventTime: number): number | undefined {
+    for (let i = this.learned.length - 1; i >= 0; i--) {
+      const version = this.learned[i]!;
+      if (version.effectiveFrom <= eventTime) return version.nanosPerGpuSecond.get(key);
+    }
+    return undefined;
+  }
+
   /** Estimated cost of one GPU sample, whole nano-units (rounded per sample, so sums are exact integers). */
   gpuSampleNanos(sample: GpuSample): number {
     const instance = sample.instance_type ?? '';
+    const regional = this.lookupKey(sample.provider, instance, sample.region);
+    const anyRegion = this.lookupKey(sample.provider, instance);
     const perSecond =
-      this.nanosPerGpuSecond.get(this.lookupKey(sample.provider, instance, sample.region)) ??
-      this.nanosPerGpuSecond.get(this.lookupKey(sample.provider, instance)) ??
+      this.configured.get(regional) ??
+      this.configured.get(anyRegion) ??
+      (this.learned.length > 0 ? this.learnedNanosPerGpuSecond(regional, sample.event_time) : undefined) ??
+      this.builtIn.get(regional) ??
+      this.builtIn.get(anyRegion) ??
       this.defaultNanosPerGpuSecond;
     return Math.round((perSecond * sample.sample_interval_ms) / 1000);
   }
@@ -79,3 +104,5 @@ export class RateCard {
     return Math.round(bytes * this.egressNanosPerByte);
   }
 }
+
+const perSecondNanos = (perHour: number) => (perHour * NANOS_PER_UNIT) / 3600;

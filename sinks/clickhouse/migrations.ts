@@ -10,6 +10,8 @@ export interface Migration {
   version: number;
   name: string;
   statements: (db: string) => string[];
+  /** Columns added to existing tables, each only when missing (18.16 has no ADD COLUMN IF NOT EXISTS). */
+  addColumns?: Array<{ table: string; column: string; definition: string }>;
 }
 
 /** Money: exact decimals at 12 places (pipeline/core/money.ts MONEY_SCALE); Decimal works on 18.16 and current releases. */
@@ -231,6 +233,28 @@ export const migrations: Migration[] = [
       ORDER BY (action_id)`,
     ],
   },
+  {
+    version: 4,
+    name: 'rates learned from billing',
+    statements: (db) => [
+      `CREATE TABLE IF NOT EXISTS ${qualified(db, 'learned_gpu_rates')} (
+        effective_from DateTime,
+        provider String,
+        instance_type String,
+        region String,
+        currency String,
+        per_gpu_hour Float64,
+        gpu_hours Float64,
+        resources UInt32,
+        evidence_from DateTime,
+        evidence_to DateTime,
+        learned_at DateTime
+      ) ENGINE = ReplacingMergeTree(learned_at)
+      PARTITION BY toYYYYMM(effective_from)
+      ORDER BY (effective_from, provider, instance_type, region, currency)`,
+    ],
+    addColumns: [{ table: 'gpu_usage_1m', column: 'instance_type', definition: "String DEFAULT ''" }],
+  },
 ];
 
 /** Applies what is missing, in order; returns the versions applied now. */
@@ -246,6 +270,12 @@ export async function migrate(client: ClickHouseClient, database: string, onAppl
   for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
     if (applied.has(migration.version)) continue;
     for (const statement of migration.statements(db)) await client.command({ query: statement });
+    for (const { table, column, definition } of migration.addColumns ?? []) {
+      const existing = await (
+        await client.query({ query: `SELECT count() AS n FROM system.columns WHERE database = ${literal(database)} AND table = ${literal(table)} AND name = ${literal(column)}`, format: 'JSONEachRow' })
+      ).json<{ n: string | number }>();
+      if (Number(existing[0]?.n ?? 0) === 0) await client.command({ query: `ALTER TABLE ${qualified(db, table)} ADD COLUMN ${identifier(column)} ${definition}` });
+    }
     await client.command({
       query: `INSERT INTO ${qualified(db, 'schema_migrations')} (version, name, applied_at) VALUES (${literal(migration.version)}, ${literal(migration.name)}, now())`,
     });

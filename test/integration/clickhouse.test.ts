@@ -16,7 +16,7 @@ describe('ClickHouse (the real server)', () => {
     expect(await migrate(client, db)).toEqual(migrations.map((m) => m.version));
     expect(await migrate(client, db)).toEqual([]);
     const tables = await (await client.query({ query: `SELECT name FROM system.tables WHERE database = ${literal(db)} ORDER BY name`, format: 'JSONEachRow' })).json<{ name: string }>();
-    expect(tables.map((t) => t.name)).toEqual(['actions', 'alerts', 'billing_lines', 'cost_allocation_1m', 'gpu_usage_1m', 'model_rollup_1h', 'model_rollup_1m', 'owner_spend_1h', 'owner_spend_1m', 'provider_spend_1h', 'provider_spend_1m', 'schema_migrations']);
+    expect(tables.map((t) => t.name)).toEqual(['actions', 'alerts', 'billing_lines', 'cost_allocation_1m', 'gpu_usage_1m', 'learned_gpu_rates', 'model_rollup_1h', 'model_rollup_1m', 'owner_spend_1h', 'owner_spend_1m', 'provider_spend_1h', 'provider_spend_1m', 'schema_migrations']);
   });
 
   it.each([["o'brien"], ['back\\slash'], ["x'); DROP TABLE t; --"], ['new\nline\ttab'], ['\\\''], ['ünïcødé 🚀'], ['\0nul']])('reads back the hostile string %j exactly through literal()', async (hostile) => {

@@ -45,6 +45,12 @@ describe('configuration', () => {
     expect(message).toContain('Fix:');
   });
 
+  it('refuses learned rates that could be reloaded after they take effect', () => {
+    const message = problems(() => loadConfig({ file: file('cost:\n  learnedRates: { leadMs: 600000, reloadEveryMs: 900000 }\n'), env: {} }));
+    expect(message).toMatch(/cost\.learnedRates\.reloadEveryMs/);
+    expect(message).toMatch(/shorter than leadMs/);
+  });
+
   it('refuses a misspelt key instead of ignoring it', () => {
     expect(problems(() => loadConfig({ file: file('windows:\n  sizeMS: 1000\n'), env: {} }))).toMatch(/sizeMS/);
   });
