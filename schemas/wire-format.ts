@@ -24,6 +24,66 @@ export interface SchemaSource {
   register(subject: string, schema: Record<string, unknown>): Promise<number>;
 }
 
+/** What avsc's string readers see of its Tap (avsc's types do not declare it). */
+interface AvroTap {
+  buf: Buffer;
+  pos: number;
+  readLong(): number;
+}
+
+const INTERNED_SLOTS = 4096;
+const INTERNED_MAX_BYTES = 64;
+const internedStrings: (string | undefined)[] = new Array<string | undefined>(INTERNED_SLOTS).fill(undefined);
+const internedBytes = new Uint8Array(INTERNED_SLOTS * INTERNED_MAX_BYTES);
+const internedLengths = new Int32Array(INTERNED_SLOTS);
+
+/**
+ * Reads a string the way avsc does, but returns the string decoded last time for the same bytes.
+ * Telemetry repeats a few values endlessly (model, version, region, team): decoding each anew cost
+ * more than the rest of the record, and made garbage, and an interned string keeps its hash for the
+ * window-key lookups that follow. A fixed table (one string per hash slot, bytes compared in full)
+ * keeps memory bounded whatever the producers send; a unique value (a request id) just takes a slot.
+ */
+function readInternedString(tap: AvroTap): string | undefined {
+  const length = tap.readLong();
+  const { buf, pos } = tap;
+  if (length < 0) {
+    tap.pos = buf.length + 1; // avsc's invalid position: decode reports a truncated body
+    return '';
+  }
+  tap.pos = pos + length;
+  if (tap.pos > buf.length) return undefined;
+  if (length > INTERNED_MAX_BYTES) return buf.toString('utf8', pos, pos + length);
+  let hash = 0x811c9dc5 ^ length; // FNV-1a
+  for (let i = 0; i < length; i++) hash = Math.imul(hash ^ buf[pos + i]!, 0x01000193);
+  const slot = hash & (INTERNED_SLOTS - 1);
+  const base = slot * INTERNED_MAX_BYTES;
+  const cached = internedStrings[slot];
+  if (cached !== undefined && internedLengths[slot] === length) {
+    let same = 0;
+    while (same < length && internedBytes[base + same] === buf[pos + same]) same += 1;
+    if (same === length) return cached;
+  }
+  const value = buf.toString('utf8', pos, pos + length);
+  internedStrings[slot] = value;
+  internedLengths[slot] = length;
+  for (let i = 0; i < length; i++) internedBytes[base + i] = buf[pos + i]!;
+  return value;
+}
+
+class InterningStringType extends avro.types.StringType {
+  _read(tap: AvroTap): string | undefined {
+    return readInternedString(tap);
+  }
+}
+
+/** The reader side of a contract: the same schema, its plain strings read through the interning table. */
+function readerTypeOf(schema: Record<string, unknown>): avro.Type {
+  return avro.Type.forSchema(schema as avro.Schema, {
+    typeHook: (node) => (node === 'string' || (typeof node === 'object' && node !== null && !Array.isArray(node) && (node as { type?: unknown }).type === 'string' && !('logicalType' in node)) ? new InterningStringType() : undefined),
+  });
+}
+
 export function encodeWithId(schemaId: number, type: avro.Type, value: unknown): Buffer {
   const body = type.toBuffer(value);
   const out = Buffer.allocUnsafe(HEADER_LENGTH + body.length);
@@ -40,12 +100,16 @@ export function encodeWithId(schemaId: number, type: avro.Type, value: unknown):
 export class WireCodec<T> {
   private readonly resolvers = new Map<number, avro.Resolver | typeof SAME_SCHEMA | DecodeFailureReason>();
   private writerId: Promise<number> | undefined;
+  /** Decodes (and resolves writers to) the contract's schema; encoding uses the contract's own type. */
+  private readonly reader: avro.Type;
 
   constructor(
     private readonly source: SchemaSource,
     private readonly contract: Contract<T>,
     private readonly subject: string,
-  ) {}
+  ) {
+    this.reader = readerTypeOf(contract.schema);
+  }
 
   /** Registers the reader schema under the subject (once, however many encodes wait on it) and returns its id. */
   schemaId(): Promise<number> {
@@ -90,7 +154,7 @@ export class WireCodec<T> {
     // reader's needs no resolver. Offset -1 means the body ended early; short of the end, trailing bytes.
     let decoded: { value: unknown; offset: number };
     try {
-      decoded = resolver === SAME_SCHEMA ? this.contract.type.decode(bytes, HEADER_LENGTH) : this.contract.type.decode(bytes, HEADER_LENGTH, resolver);
+      decoded = resolver === SAME_SCHEMA ? this.reader.decode(bytes, HEADER_LENGTH) : this.reader.decode(bytes, HEADER_LENGTH, resolver);
     } catch (error) {
       return { ok: false, reason: 'undecodable-avro', detail: `Avro body does not decode with schema id ${schemaId}: ${(error as Error).message}`, schemaId };
     }
@@ -111,7 +175,7 @@ export class WireCodec<T> {
     else {
       try {
         const writer = avro.Type.forSchema(writerSchema as avro.Schema);
-        outcome = writer.equals(this.contract.type) ? SAME_SCHEMA : this.contract.type.createResolver(writer);
+        outcome = writer.equals(this.reader) ? SAME_SCHEMA : this.reader.createResolver(writer);
       } catch {
         outcome = 'incompatible-schema';
       }

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Kafka, Producer } from 'kafkajs';
+import type { ConsumerConfig, Kafka, Producer } from 'kafkajs';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { CostlineConfig } from '../config/schema.js';
@@ -29,6 +29,14 @@ export interface PipelineEvents {
   deadLetter: [letter: DeadLetter];
   sinkFailure: [error: Error, retryInMs: number];
 }
+
+/**
+ * How stage 1 fetches the input topics: up to this much per partition per fetch, answered as soon
+ * as any data is there. Larger fetches mean fewer round trips but more records alive at once
+ * (KafkaJS decodes a whole fetch before handing out its batches). The throughput benchmark's
+ * raw-consume ceiling uses the same settings, so its ratio compares like with like.
+ */
+export const stageOneFetch = { maxBytesPerPartition: 4 * 1024 * 1024, minBytes: 1, maxBytes: 10 * 1024 * 1024, maxWaitTimeInMs: 5_000 } as const satisfies Partial<ConsumerConfig>;
 
 /** Partition counts of the input topics: they must agree (co-partitioning), and are stage 2's task count. */
 export async function inputTaskCount(kafka: Kafka, config: CostlineConfig): Promise<number> {
@@ -94,7 +102,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     logger.info({ windows: warm.windows, hours: config.detectors.warmStartHours }, 'detector baselines warm-started from ClickHouse');
     this.stageOne = new StageOneRunner({
       ...common,
-      consumer: kafka.consumer({ groupId: config.kafka.groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, maxBytesPerPartition: 4 * 1024 * 1024, partitionAssigners: [CoPartitionedAssigner] }),
+      consumer: kafka.consumer({ groupId: config.kafka.groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, ...stageOneFetch, partitionAssigners: [CoPartitionedAssigner] }),
       internalPartitions: internal?.partitions.length ?? config.kafka.partitions,
     });
     await this.stageTwo.start();

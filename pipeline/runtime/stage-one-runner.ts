@@ -1,4 +1,4 @@
-import type { EachBatchPayload, KafkaMessage, Producer } from 'kafkajs';
+import type { Batch, EachBatchPayload, Producer } from 'kafkajs';
 import type { CostlineConfig } from '../config/schema.js';
 import { contracts, valueSubject, WireCodec, type BillingCost, type GpuSample, type PartialRollup, type QueueSample, type SchemaSource, type TokenUsage } from '../../schemas/index.js';
 import { StageOneTask, type UsageRow } from '../core/stage-one.js';
@@ -44,6 +44,12 @@ export interface StageOneDeps {
 }
 
 type Source = 'tokens' | 'gpu' | 'queue' | 'billing';
+
+/** Why a record is refused: its dead-letter reason and detail. */
+type Refusal = { reason: string; detail: string };
+
+/** Validates and folds one decoded record of a source into its task; returns the refusal when it is refused. */
+type SourceFold<T> = (this: StageOneRunner, event: T, brokerTime: number, task: StageOneTask, position: SourcePosition, now: number) => Refusal | undefined;
 
 /**
  * Stage 1: consumes the input topics with the co-partitioning assignor, one StageOneTask per
@@ -141,15 +147,19 @@ export class StageOneRunner extends StageRunner {
     const now = this.now();
     const letters: DeadLetter[] = [];
     let accepted = 0;
-    for (const message of batch.messages) {
-      const position = { partition: id, offset: Number(message.offset) };
-      const refusal = await this.ingest(source, task, message, position, now);
-      if (refusal === undefined) {
-        accepted += 1;
-        continue;
-      }
-      task.skip(position);
-      letters.push({ ...refusal, topic, partition, offset: message.offset, timestamp: message.timestamp, key: message.key, value: message.value, headers: message.headers });
+    switch (source) {
+      case 'tokens':
+        accepted = await this.ingestBatch(this.codecs.tokens, this.foldTokenUsage, task, batch, id, now, letters);
+        break;
+      case 'gpu':
+        accepted = await this.ingestBatch(this.codecs.gpu, this.foldGpuSample, task, batch, id, now, letters);
+        break;
+      case 'queue':
+        accepted = await this.ingestBatch(this.codecs.queue, this.foldQueueSample, task, batch, id, now, letters);
+        break;
+      case 'billing':
+        accepted = await this.ingestBatch(this.codecs.billing, this.queueBillingLine, task, batch, id, now, letters);
+        break;
     }
     this.deps.metrics.eventsIn.inc({ topic, outcome: 'accepted' }, accepted);
     if (letters.length > 0) {
@@ -166,47 +176,64 @@ export class StageOneRunner extends StageRunner {
     task.setCaughtUp(id, lag === 0);
   }
 
-  /** Decodes, validates and folds one record; returns the dead-letter reason when it is refused. */
-  private async ingest(source: Source, task: StageOneTask, message: KafkaMessage, position: SourcePosition, now: number): Promise<{ reason: string; detail: string } | undefined> {
-    const brokerTime = Number(message.timestamp);
-    const late = (eventTime: number, lateness: number) => ({ reason: 'late', detail: `event time ${new Date(eventTime).toISOString()} is behind the watermark by more than the allowed lateness (${lateness} ms)` });
-    const fold = (outcome: AddOutcome, eventTime: number) => (outcome === 'late' ? late(eventTime, this.deps.config.windows.telemetry.allowedLatenessMs) : undefined);
-    switch (source) {
-      case 'tokens': {
-        const decoded = this.codecs.tokens.decodeKnown(message.value) ?? (await this.codecs.tokens.decode(message.value));
-        if (!decoded.ok) return decoded;
-        const valid = validateTokenUsage(decoded.value, brokerTime, this.limits);
-        if (!valid.ok) return valid;
-        return fold(task.addTokenUsage(decoded.value, position, now), decoded.value.event_time);
+  /**
+   * Decodes, validates and folds one partition's records; refusals become dead letters. The hot
+   * path: synchronous once the writer schema of an id is cached (the registry is asked only for an
+   * id not seen yet), and it creates no function per record (tsx keeps function names, which makes
+   * every closure creation a defineProperty call).
+   */
+  private async ingestBatch<T>(codec: WireCodec<T>, fold: SourceFold<T>, task: StageOneTask, { topic, partition, messages }: Batch, id: string, now: number, letters: DeadLetter[]): Promise<number> {
+    let accepted = 0;
+    for (const message of messages) {
+      const position: SourcePosition = { partition: id, offset: Number(message.offset) };
+      const decoded = codec.decodeKnown(message.value) ?? (await codec.decode(message.value));
+      const refusal = decoded.ok ? fold.call(this, decoded.value, Number(message.timestamp), task, position, now) : decoded;
+      if (refusal === undefined) {
+        accepted += 1;
+        continue;
       }
-      case 'gpu': {
-        const decoded = this.codecs.gpu.decodeKnown(message.value) ?? (await this.codecs.gpu.decode(message.value));
-        if (!decoded.ok) return decoded;
-        const valid = validateGpuSample(decoded.value, brokerTime, this.limits);
-        if (!valid.ok) return valid;
-        return fold(task.addGpuSample(decoded.value, position, now), decoded.value.event_time);
-      }
-      case 'queue': {
-        const decoded = this.codecs.queue.decodeKnown(message.value) ?? (await this.codecs.queue.decode(message.value));
-        if (!decoded.ok) return decoded;
-        const valid = validateQueueSample(decoded.value, brokerTime, this.limits);
-        if (!valid.ok) return valid;
-        return fold(task.addQueueSample(decoded.value, position, now), decoded.value.event_time);
-      }
-      case 'billing': {
-        const decoded = await this.codecs.billing.decode(message.value);
-        if (!decoded.ok) return decoded;
-        const valid = validateBillingLine(decoded.value, brokerTime, this.limits);
-        if (!valid.ok) return valid;
-        const lateness = this.deps.config.windows.billingAllowedLatenessMs;
-        if (decoded.value.ChargePeriodEnd + lateness < task.currentWatermark) return late(decoded.value.ChargePeriodEnd, lateness);
-        // Processed now, committable only once allocated: the billing queue holds the offset back.
-        task.skip(position);
-        this.billing.get(task.task)!.add(toBillingLine(decoded.value), position);
-        this.attribution.remember(decoded.value);
-        return undefined;
-      }
+      task.skip(position);
+      letters.push({ reason: refusal.reason, detail: refusal.detail, topic, partition, offset: message.offset, timestamp: message.timestamp, key: message.key, value: message.value, headers: message.headers });
     }
+    return accepted;
+  }
+
+  private lateRefusal(eventTime: number, lateness: number): Refusal {
+    return { reason: 'late', detail: `event time ${new Date(eventTime).toISOString()} is behind the watermark by more than the allowed lateness (${lateness} ms)` };
+  }
+
+  private telemetryOutcome(outcome: AddOutcome, eventTime: number): Refusal | undefined {
+    return outcome === 'late' ? this.lateRefusal(eventTime, this.deps.config.windows.telemetry.allowedLatenessMs) : undefined;
+  }
+
+  private foldTokenUsage(e: TokenUsage, brokerTime: number, task: StageOneTask, position: SourcePosition, now: number): Refusal | undefined {
+    const valid = validateTokenUsage(e, brokerTime, this.limits);
+    if (!valid.ok) return valid;
+    return this.telemetryOutcome(task.addTokenUsage(e, position, now), e.event_time);
+  }
+
+  private foldGpuSample(e: GpuSample, brokerTime: number, task: StageOneTask, position: SourcePosition, now: number): Refusal | undefined {
+    const valid = validateGpuSample(e, brokerTime, this.limits);
+    if (!valid.ok) return valid;
+    return this.telemetryOutcome(task.addGpuSample(e, position, now), e.event_time);
+  }
+
+  private foldQueueSample(e: QueueSample, brokerTime: number, task: StageOneTask, position: SourcePosition, now: number): Refusal | undefined {
+    const valid = validateQueueSample(e, brokerTime, this.limits);
+    if (!valid.ok) return valid;
+    return this.telemetryOutcome(task.addQueueSample(e, position, now), e.event_time);
+  }
+
+  private queueBillingLine(e: BillingCost, brokerTime: number, task: StageOneTask, position: SourcePosition): Refusal | undefined {
+    const valid = validateBillingLine(e, brokerTime, this.limits);
+    if (!valid.ok) return valid;
+    const lateness = this.deps.config.windows.billingAllowedLatenessMs;
+    if (e.ChargePeriodEnd + lateness < task.currentWatermark) return this.lateRefusal(e.ChargePeriodEnd, lateness);
+    // Processed now, committable only once allocated: the billing queue holds the offset back.
+    task.skip(position);
+    this.billing.get(task.task)!.add(toBillingLine(e), position);
+    this.attribution.remember(e);
+    return undefined;
   }
 
   protected advance(): void {

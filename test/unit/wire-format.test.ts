@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import avro from 'avsc';
+import fc from 'fast-check';
 import { contracts, encodeWithId, WireCodec, type SchemaSource, type TokenUsage } from '../../schemas/index.js';
 import { sampleTokenUsage } from '../support/contract-samples.js';
 
@@ -68,5 +69,24 @@ describe('registering the writer schema', () => {
     const c = new WireCodec<TokenUsage>(counting, contracts.tokenUsage, 'telemetry.tokens-value');
     await Promise.all(Array.from({ length: 100 }, () => c.encode(sampleTokenUsage)));
     expect(registrations).toBe(1);
+  });
+});
+
+describe('decoding repeated strings', () => {
+  // The codec hands out one string per distinct byte sequence from a bounded table (see wire-format.ts);
+  // thousands of distinct values, more than the table has slots, force slots to be taken over.
+  it('decodes every record exactly as avsc does, whatever strings repeat or collide', async () => {
+    const { codec: c } = codec();
+    const text = fc.oneof(fc.constantFrom('us-east-1', 'eu-west-1', 'llama-3.1-70b', 'v2', 'prod', ''), fc.string({ maxLength: 12 }), fc.string({ unit: 'grapheme', maxLength: 40 }), fc.string({ minLength: 60, maxLength: 90 }));
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.record({ model_name: text, model_version: text, region: text, team: text, request_id: text }), { minLength: 1, maxLength: 3000 }), async (variants) => {
+        const encoded = await Promise.all(variants.map((v) => c.encode({ ...sampleTokenUsage, ...v })));
+        for (const bytes of [...encoded, ...encoded.reverse()]) {
+          const decoded = await c.decode(bytes);
+          expect(decoded).toEqual({ ok: true, value: contracts.tokenUsage.type.decode(bytes, 5).value, schemaId: 1 });
+        }
+      }),
+      { numRuns: 25 },
+    );
   });
 });
