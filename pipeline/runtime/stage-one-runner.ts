@@ -3,6 +3,7 @@ import type { CostlineConfig } from '../config/schema.js';
 import { contracts, valueSubject, WireCodec, type BillingCost, type GpuSample, type PartialRollup, type QueueSample, type SchemaSource, type TokenUsage } from '../../schemas/index.js';
 import { StageOneTask, type UsageRow } from '../core/stage-one.js';
 import { RateCard } from '../core/rate-card.js';
+import { LearnedRatesReloader } from './learned-rates.js';
 import { CardinalityGuard } from '../core/cardinality.js';
 import { watermarkRecord } from '../core/partial-rollup.js';
 import { BillingQueue } from '../core/billing-queue.js';
@@ -61,6 +62,7 @@ export class StageOneRunner extends StageRunner {
   private readonly billing = new Map<number, BillingQueue>();
   private readonly guard: CardinalityGuard;
   private readonly rateCard: RateCard;
+  private readonly learnedRates: LearnedRatesReloader;
   private readonly sources: Map<string, Source>;
   private readonly codecs: { tokens: WireCodec<TokenUsage>; gpu: WireCodec<GpuSample>; queue: WireCodec<QueueSample>; billing: WireCodec<BillingCost>; partial: WireCodec<PartialRollup> };
   private readonly deadLetters: DeadLetterPublisher;
@@ -90,11 +92,23 @@ export class StageOneRunner extends StageRunner {
     };
     this.guard = new CardinalityGuard(config.cardinality.maxValuesPerDimension);
     this.rateCard = new RateCard(config.cost);
+    this.learnedRates = new LearnedRatesReloader(this.rateCard, deps.clickhouse, config, deps.logger, deps.now);
     this.limits = { ...defaultLimits, maxFutureSkewMs: config.windows.maxFutureSkewMs };
     this.deadLetters = new DeadLetterPublisher(deps.producer, t.dlq);
     const onInsert = insertRecorder(deps.metrics);
     this.usageWriter = new TableWriter(deps.clickhouse, config.clickhouse.database, 'gpu_usage_1m', usageRow, config.sink.maxBatchRows, onInsert);
     this.attribution = new BillingAttribution(deps.clickhouse, config, onInsert);
+  }
+
+  /** Learned rates are loaded before the first sample is priced, then kept current. */
+  override async start(): Promise<void> {
+    await this.learnedRates.start();
+    await super.start();
+  }
+
+  override async stop(): Promise<void> {
+    this.learnedRates.stop();
+    await super.stop();
   }
 
   /** Windows held in memory across this instance's tasks. */

@@ -3,6 +3,8 @@ import { createClickHouse, DecimalText, migrate, qualified } from '../../sinks/c
 import { readLearnedRates } from '../../sinks/clickhouse/learned-rates.js';
 import { learnRates } from '../../pipeline/cli/commands/rates.js';
 import { RateCard } from '../../pipeline/core/rate-card.js';
+import { LearnedRatesReloader } from '../../pipeline/runtime/learned-rates.js';
+import { silentLogger } from '../../pipeline/observability/logger.js';
 import { isolatedConfig } from '../support/services.js';
 import { inferenceGpuSample } from '../support/contract-samples.js';
 
@@ -62,6 +64,15 @@ describe('rates learned from billing (real ClickHouse)', () => {
     const sample = { ...inferenceGpuSample, provider: 'aws', instance_type: 'p5.48xlarge', region: 'us-east-1', sample_interval_ms: 3_600_000 };
     expect(card.gpuSampleNanos({ ...sample, event_time: now + 2 * HOUR })).toBe(1.2e9);
     expect(card.gpuSampleNanos({ ...sample, event_time: now + 2 * HOUR - 1 })).toBe(Math.round((98.32 / 8) * 1e9));
+  });
+
+  it("a running pipeline's rate card has the stored versions before it prices its first sample", async () => {
+    const card = new RateCard(config.cost);
+    const reloader = new LearnedRatesReloader(card, client, config, silentLogger, () => now + 3 * HOUR);
+    await reloader.start();
+    reloader.stop();
+    const sample = { ...inferenceGpuSample, provider: 'aws', instance_type: 'p5.48xlarge', region: 'us-east-1', sample_interval_ms: 3_600_000, event_time: now + 3 * HOUR };
+    expect(card.gpuSampleNanos(sample)).toBe(1.2e9);
   });
 
   it('a dry run reports the same rates and stores nothing', async () => {
