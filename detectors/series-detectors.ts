@@ -9,7 +9,7 @@ export interface SeriesDetector {
 /** The series detectors `costline detect --detector` and the benchmarks can run, by name. */
 export const SERIES_DETECTORS: Readonly<Record<string, { describe: string; create: () => SeriesDetector }>> = {
   'change-point': {
-    describe: 'the general-purpose detector with its defaults for a series of any step (stated for 5-minute points: a one-day baseline, rare relative to two days)',
+    describe: 'the general-purpose detector with its defaults for a series of any step (stated for 5-minute points: a one-day baseline, rare relative to two days and not a repeat of the last four weeks)',
     create: () => new ChangePointScorer(DEFAULT_CHANGE_POINT_SCORER),
   },
   'change-point-live': {

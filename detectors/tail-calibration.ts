@@ -7,6 +7,13 @@ export interface TailCalibrationSettings {
   tailFraction: number;
   /** Below this many past statistics, nothing is surprising yet. */
   minHistory: number;
+  /**
+   * A longer memory of peaks: the maximum of each block of `peakBlockPoints` statistics, for the
+   * last `peakBlocks` blocks (none by default). A statistic that past blocks keep reaching is a
+   * recurring event, however rare in the recent history.
+   */
+  peakBlocks?: number;
+  peakBlockPoints?: number;
 }
 
 /** Smallest tail probability reported: beyond it numbers mean nothing on any realistic history. */
@@ -32,31 +39,66 @@ interface ParetoTail {
  */
 export class TailCalibration {
   private readonly history: RollingWindow;
+  private readonly peaks: Float64Array;
+  private peakCount = 0;
+  private peakNext = 0;
+  private blockMax = Number.NEGATIVE_INFINITY;
+  private blockFill = 0;
 
   constructor(readonly settings: TailCalibrationSettings) {
     if (!(settings.tailFraction > 0 && settings.tailFraction < 0.5)) throw new Error(`tailFraction must be in (0, 0.5), got ${settings.tailFraction}`);
     this.history = new RollingWindow(settings.capacity);
+    this.peaks = new Float64Array(settings.peakBlocks ?? 0);
   }
 
+  /** Numbers held: the recent history and the block peaks. */
   get length(): number {
-    return this.history.length;
+    return this.history.length + this.peakCount;
+  }
+
+  private rememberPeak(statistic: number): void {
+    if (this.peaks.length === 0) return;
+    this.blockMax = Math.max(this.blockMax, statistic);
+    this.blockFill += 1;
+    if (this.blockFill < (this.settings.peakBlockPoints ?? 1)) return;
+    this.peaks[this.peakNext] = this.blockMax;
+    this.peakNext = (this.peakNext + 1) % this.peaks.length;
+    this.peakCount = Math.min(this.peakCount + 1, this.peaks.length);
+    this.blockMax = Number.NEGATIVE_INFINITY;
+    this.blockFill = 0;
+  }
+
+  /**
+   * How often per point the remembered blocks reached the statistic, a floor under its tail
+   * probability. The first block that reached it does not count: an event seen once before may
+   * still be news; seen again and again, it is the series' habit.
+   */
+  private recurrence(statistic: number): number {
+    let reached = 0;
+    for (let i = 0; i < this.peakCount; i += 1) if (this.peaks[i]! >= statistic) reached += 1;
+    return reached <= 1 ? 0 : (reached - 1) / (this.peakCount * (this.settings.peakBlockPoints ?? 1));
   }
 
   get ready(): boolean {
     return this.history.length >= this.settings.minHistory;
   }
 
-  add(statistic: number): void {
+  /** Learns a statistic: `statistic` into the recent history (the caller may winsorize it), `observed` into the peaks. */
+  add(statistic: number, observed = statistic): void {
     this.history.push(statistic);
+    this.rememberPeak(observed);
   }
 
-  /** P(S ≥ statistic) under the recent statistics; 1 while there are too few of them. */
+  /**
+   * P(S ≥ statistic) under the recent statistics, and beyond their peaks threshold at least as
+   * often as the peaks memory saw it recur; 1 while there are too few of them.
+   */
   tailProbability(statistic: number): number {
     if (!this.ready) return 1;
     const n = this.history.length;
     const tail = this.fitTail();
     if (statistic <= tail.threshold) return (this.history.countAtLeast(statistic) + 1) / (n + 1);
-    return Math.max(MIN_PROBABILITY, tail.share * paretoSurvival(tail, statistic - tail.threshold));
+    return Math.max(MIN_PROBABILITY, tail.share * paretoSurvival(tail, statistic - tail.threshold), this.recurrence(statistic));
   }
 
   /**

@@ -66,9 +66,11 @@ export interface SeriesRow {
 /**
  * Reads a `timestamp,value` CSV as a stream of rows: a header naming (at least) the two columns,
  * in any order, then one row per point in time order. Blank lines are skipped; anything else
- * that is wrong stops with the row and the reason.
+ * that is wrong stops with the row and the reason. `keepFileOrder` accepts a row whose time goes
+ * back (the rows are taken in the file's order, as NAB scores them: one of its files repeats an
+ * hour, a daylight-saving artifact).
  */
-export async function* readSeriesCsv(file: string): AsyncGenerator<SeriesRow | { header: string }> {
+export async function* readSeriesCsv(file: string, options: { keepFileOrder?: boolean } = {}): AsyncGenerator<SeriesRow | { header: string }> {
   const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Number.POSITIVE_INFINITY });
   let row = 0;
   let columns: { timestamp: number; value: number } | undefined;
@@ -93,7 +95,7 @@ export async function* readSeriesCsv(file: string): AsyncGenerator<SeriesRow | {
     if (timestampText === undefined || valueText === undefined) throw new SeriesCsvError(file, row, `has ${fields.length} fields, the header has more; every row needs a timestamp and a value`);
     const timestamp = parseSeriesTimestamp(timestampText);
     if (timestamp === undefined) throw new SeriesCsvError(file, row, `timestamp "${timestampText}" is not ISO 8601 (2014-04-01 00:05:00, 2014-04-01T00:05:00Z) nor epoch seconds or milliseconds`);
-    if (timestamp < previous) throw new SeriesCsvError(file, row, `timestamp ${timestampText} is earlier than the row before it; sort the file by time (the detector reads it as a stream)`);
+    if (timestamp < previous && !options.keepFileOrder) throw new SeriesCsvError(file, row, `timestamp ${timestampText} is earlier than the row before it; sort the file by time (the detector reads it as a stream)`);
     const value = Number(valueText.trim());
     if (valueText.trim() === '' || !Number.isFinite(value)) throw new SeriesCsvError(file, row, `value "${valueText}" is not a finite number; fix or remove the row`);
     previous = timestamp;

@@ -3,11 +3,15 @@
  * whitepaper and github.com/numenta/NAB are the reference):
  * - the first 15% of each file (at most 750 rows) is probation and not scored;
  * - inside an anomaly window only the earliest detection counts, worth A_tp · s(y)/s(−1), with y
- *   its relative position (−1 at the left edge, 0 at the right edge) and s(y) = 2/(1 + e^(5y)) − 1;
+ *   its relative position (−1 at the left edge, −1/width at the right edge, width in rows) and
+ *   s(y) = 2/(1 + e^(5y)) − 1;
  *   a window with no detection costs −A_fn;
  * - a detection outside every window costs A_fp · s(y), y being its distance past the right edge
- *   of the preceding window in units of that window's width (−A_fp before any window);
+ *   of the preceding window in units of that window's width (−A_fp before any window, and more
+ *   than three widths past one);
  * - the corpus score is the sum over files, normalized to 100 · (raw − null)/(perfect − null).
+ * Checked against NAB's own sweeper (nab/sweeper.py, Sweeper.calcSweepScore and
+ * calcScoreByThreshold) on this corpus: the same raw scores, threshold-optimized and fixed.
  */
 
 export interface NabProfile {
@@ -32,6 +36,8 @@ export interface LabeledSeries {
 
 /** The scaled sigmoid of NAB: +1 far before the right edge, 0 at it, towards −1 far after. */
 export function scaledSigmoid(y: number): number {
+  // NAB takes anything more than three window widths past a window as the full cost.
+  if (y > 3) return -1;
   return 2 / (1 + Math.exp(5 * y)) - 1;
 }
 
@@ -52,6 +58,11 @@ interface RowValues {
   windowOf: Int32Array;
   value: Float64Array;
   windowCount: number;
+  /**
+   * Per window (in time order), whether it reaches past probation. As in NAB, a window wholly
+   * inside probation is neither found nor missed.
+   */
+  scored: boolean[];
 }
 
 function rowValues(series: LabeledSeries): RowValues {
@@ -77,8 +88,10 @@ function rowValues(series: LabeledSeries): RowValues {
   for (let i = 0; i < rows; i += 1) {
     const window = edges[next];
     if (window && i >= window.left && i <= window.right) {
-      const width = window.right - window.left;
-      const y = width === 0 ? -1 : -(window.right - i) / width;
+      // As NAB's sweeper counts it: the width is the window's row count and the position runs from
+      // −1 at the left edge to −1/width at the right edge (a detection there is still worth a little).
+      const width = window.right - window.left + 1;
+      const y = -(window.right - i + 1) / width;
       windowOf[i] = next;
       value[i] = scaledSigmoid(y) / LEFT_EDGE_VALUE;
       if (i === window.right) {
@@ -93,7 +106,8 @@ function rowValues(series: LabeledSeries): RowValues {
       value[i] = scaledSigmoid((i - preceding.right) / width);
     }
   }
-  return { probation: probationRows(rows), windowOf, value, windowCount: edges.length };
+  const probation = probationRows(rows);
+  return { probation, windowOf, value, windowCount: edges.length, scored: edges.map((w) => w.right >= probation) };
 }
 
 export interface FileScore {
@@ -120,16 +134,17 @@ export function scoreDetections(series: LabeledSeries, detections: readonly bool
     } else if (detected[window] === undefined) detected[window] = profile.truePositive * rows.value[i]!;
   }
   const truePositives = detected.filter((v) => v !== undefined).length;
-  const windowScore = detected.reduce<number>((sum, v) => sum + (v ?? -profile.falseNegative), 0);
-  return { name: series.name, raw: windowScore + falsePositiveCost, truePositives, falseNegatives: rows.windowCount - truePositives, falsePositives };
+  const falseNegatives = rows.scored.filter((scored, w) => scored && detected[w] === undefined).length;
+  const windowScore = detected.reduce<number>((sum, v) => sum + (v ?? 0), 0) - profile.falseNegative * falseNegatives;
+  return { name: series.name, raw: windowScore + falsePositiveCost, truePositives, falseNegatives, falsePositives };
 }
 
-/** What a detector that never detects scores: −A_fn per window. */
+/** What a detector that never detects scores: −A_fn per window that reaches past probation. */
 export function nullScore(corpus: readonly LabeledSeries[], profile: NabProfile): number {
-  return corpus.reduce((sum, series) => sum - profile.falseNegative * series.windows.length, 0);
+  return corpus.reduce((sum, series) => sum - profile.falseNegative * rowValues(series).scored.filter(Boolean).length, 0);
 }
 
-/** What a detector that detects at the left edge of every window, and nowhere else, scores. */
+/** What a detector that detects at the left edge of every window, and nowhere else, scores (NAB counts every labeled window here). */
 export function perfectScore(corpus: readonly LabeledSeries[], profile: NabProfile): number {
   return corpus.reduce((sum, series) => sum + profile.truePositive * series.windows.length, 0);
 }
@@ -177,7 +192,7 @@ export function optimizeThreshold(corpus: readonly ScoredSeries[], profile: NabP
     for (let row = values[file]!.probation; row < scores.length; row += 1) candidates.push({ score: scores[row]!, file, row });
   });
   candidates.sort((a, b) => b.score - a.score);
-  const best = values.map((v) => new Array<number>(v.windowCount).fill(-profile.falseNegative));
+  const best = values.map((v) => v.scored.map((scored) => (scored ? -profile.falseNegative : 0)));
   let raw = nullScore(corpus.map((c) => c.series), profile);
   let bestRaw = raw;
   let bestThreshold = Number.POSITIVE_INFINITY;

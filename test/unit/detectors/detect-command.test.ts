@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { detectCsv, parseSeriesTimestamp, splitCsvLine } from '../../../pipeline/cli/commands/detect.js';
+import { detectCsv, parseSeriesTimestamp, readSeriesCsv, splitCsvLine } from '../../../pipeline/cli/commands/detect.js';
 import { Random } from './builders.js';
 
 const directory = mkdtempSync(join(tmpdir(), 'costline-detect-'));
@@ -54,6 +54,13 @@ describe('costline detect', () => {
   it('names the row of a timestamp that goes back in time, and of one it cannot read', async () => {
     await expect(detectCsv(file('unsorted.csv', 'timestamp,value\n2026-01-01 00:05:00,1\n2026-01-01 00:00:00,1\n'), join(directory, 'x.csv'))).rejects.toThrow(/row 3: timestamp 2026-01-01 00:00:00 is earlier than the row before it; sort the file by time/);
     await expect(detectCsv(file('bad-time.csv', 'timestamp,value\nyesterday,1\n'), join(directory, 'x.csv'))).rejects.toThrow(/row 2: timestamp "yesterday" is not ISO 8601/);
+  });
+
+  it('takes rows in the file\'s order, time going back included, when asked to (as NAB scores its files)', async () => {
+    const input = file('repeated-hour.csv', 'timestamp,value\n2014-01-07 02:55:00,1\n2014-01-07 02:00:00,2\n2014-01-07 02:05:00,3\n');
+    const rows: number[] = [];
+    for await (const row of readSeriesCsv(input, { keepFileOrder: true })) if (!('header' in row)) rows.push(row.value);
+    expect(rows).toEqual([1, 2, 3]);
   });
 
   it('asks for the two columns when the header lacks them', async () => {

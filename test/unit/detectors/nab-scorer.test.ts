@@ -26,11 +26,22 @@ describe('NAB-style scorer', () => {
     expect(scoreDetections(series(), detectAt([1000]), standard).raw).toBeCloseTo(1, 12);
   });
 
-  it('scores a detection at the right edge of a window 0, and earlier ones more', () => {
-    expect(scoreDetections(series(), detectAt([1100]), standard).raw).toBeCloseTo(0, 12);
+  it('scores a detection at the right edge of a window as NAB does: position −1/width, worth almost nothing', () => {
+    // The window holds rows 1000-1100: 101 rows wide.
+    expect(scoreDetections(series(), detectAt([1100]), standard).raw).toBeCloseTo(scaledSigmoid(-1 / 101) / scaledSigmoid(-1), 12);
+    expect(scoreDetections(series(), detectAt([1100]), standard).raw).toBeLessThan(0.03);
+  });
+
+  it('scores an earlier detection inside a window more than a later one', () => {
     const middle = scoreDetections(series(), detectAt([1050]), standard).raw;
-    expect(middle).toBeCloseTo(scaledSigmoid(-0.5) / scaledSigmoid(-1), 12);
+    expect(middle).toBeCloseTo(scaledSigmoid(-51 / 101) / scaledSigmoid(-1), 12);
     expect(middle).toBeGreaterThan(scoreDetections(series(), detectAt([1080]), standard).raw);
+  });
+
+  it('neither credits nor charges a window that lies wholly inside probation', () => {
+    const early = series([[100, 200], [1000, 1100]]);
+    expect(scoreDetections(early, detectAt([]), standard)).toMatchObject({ raw: -1, falseNegatives: 1 });
+    expect(nullScore([early], standard)).toBe(-1);
   });
 
   it('counts only the earliest detection inside a window', () => {
@@ -48,6 +59,10 @@ describe('NAB-style scorer', () => {
     const justAfter = scoreDetections(series(), detectAt([1000, 1101]), standard).raw - 1;
     expect(justAfter).toBeLessThan(0);
     expect(justAfter).toBeGreaterThan(-0.11 * 0.1);
+  });
+
+  it('costs a false positive more than three window widths after a window exactly A_fp', () => {
+    expect(scoreDetections(series(), detectAt([1000, 1100 + 301]), standard).raw).toBeCloseTo(1 - 0.11, 12);
   });
 
   it('costs a false positive before any window the full A_fp', () => {

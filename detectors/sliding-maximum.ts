@@ -1,0 +1,45 @@
+/**
+ * The maximum of the last `capacity` values pushed, in O(1) amortized per push: a monotone deque
+ * (values that can never be the maximum again are dropped as soon as a larger one arrives). It
+ * holds at most `capacity` values.
+ */
+export class SlidingMaximum {
+  private readonly values: Float64Array;
+  private readonly positions: Float64Array;
+  /** The deque is values[head..tail) in a ring of `capacity` slots. */
+  private head = 0;
+  private size = 0;
+  private pushed = 0;
+
+  constructor(readonly capacity: number) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new Error(`SlidingMaximum capacity must be a positive integer, got ${capacity}`);
+    this.values = new Float64Array(capacity);
+    this.positions = new Float64Array(capacity);
+  }
+
+  /** Values held (at most `capacity`). */
+  get length(): number {
+    return this.size;
+  }
+
+  push(value: number): void {
+    const n = this.capacity;
+    // Drop from the back every value the new one outlives and outranks.
+    while (this.size > 0 && this.values[(this.head + this.size - 1) % n]! <= value) this.size -= 1;
+    // Drop from the front what left the window.
+    if (this.size > 0 && this.positions[this.head]! <= this.pushed - n) {
+      this.head = (this.head + 1) % n;
+      this.size -= 1;
+    }
+    const at = (this.head + this.size) % n;
+    this.values[at] = value;
+    this.positions[at] = this.pushed;
+    this.size += 1;
+    this.pushed += 1;
+  }
+
+  /** The largest of the last `capacity` values; −∞ before anything was pushed. */
+  max(): number {
+    return this.size === 0 ? Number.NEGATIVE_INFINITY : this.values[this.head]!;
+  }
+}
