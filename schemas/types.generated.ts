@@ -348,6 +348,8 @@ export interface PartialRollup {
   xid_errors: number;
   /** Distinct GPU UUIDs seen. */
   gpus: Array<string>;
+  /** Each GPU's own GPU-seconds, utilization (percent) × seconds, XID errors and node, for the GPUs of gpus in the same order: costline's layout (pipeline/core/partial-rollup.ts), version 1. Empty from a writer that predates it: the GPUs then read as the pool's mean. */
+  gpu_usage: Buffer;
   /** Estimated cost, nano-units of the currency. */
   estimated_cost_nanos: number;
   /** Egress cost, nano-units of the currency. */

@@ -47,7 +47,33 @@ export interface GpuAggregate {
   energyJoules: number;
   idleGpuSeconds: number;
   xidErrors: number;
-  gpus: Set<string>;
+  /** Each GPU seen, by DCGM UUID, with its own seconds: an idle GPU in a busy pool shows here, not in the pool's mean. */
+  gpus: Map<string, GpuUsage>;
+}
+
+/** One GPU's share of a window: its mean utilization is utilizationSeconds / gpuSeconds, exact under merge like the pool's. */
+export interface GpuUsage {
+  gpuSeconds: number;
+  utilizationSeconds: number;
+  /** XID errors it raised (a sample naming a last XID counts one at least): a faulted GPU is broken, not idle. */
+  xidErrors: number;
+  /** The node it is in (a GPU does not move; the first seen is kept), where a scale-down starts. */
+  node: string;
+}
+
+/** One GPU's usage in the layouts that carry it (held aggregates and the internal topic's gpu_usage). */
+export function writeGpuUsage(w: ByteWriter, usage: Readonly<GpuUsage>): void {
+  w.number(usage.gpuSeconds);
+  w.number(usage.utilizationSeconds);
+  w.varint(usage.xidErrors);
+  w.string(usage.node);
+}
+
+export function readGpuUsage(r: ByteReader): GpuUsage {
+  const gpuSeconds = r.number();
+  const utilizationSeconds = r.number();
+  const xidErrors = r.varint();
+  return { gpuSeconds, utilizationSeconds, xidErrors, node: r.string() };
 }
 
 export interface CostAggregate {
@@ -59,7 +85,7 @@ export interface CostAggregate {
 
 /** A part as readers see it: a part no event touched reads as zeros, an empty sketch and no GPUs. */
 export type QueueView = Readonly<QueueAggregate>;
-export type GpuView = Readonly<Omit<GpuAggregate, 'gpus'>> & { readonly gpus: ReadonlySet<string> };
+export type GpuView = Readonly<Omit<GpuAggregate, 'gpus'>> & { readonly gpus: ReadonlyMap<string, Readonly<GpuUsage>> };
 
 /** Fields merged by summing (the rest are maxima, sketches or sets). */
 const TOKEN_SUMS = ['requests', 'successes', 'errors', 'retries', 'inputTokens', 'outputTokens', 'cachedInputTokens', 'egressBytes'] as const satisfies readonly (keyof TokenAggregate)[];
@@ -82,13 +108,13 @@ const emptyGpu = (): GpuAggregate => ({
   energyJoules: 0,
   idleGpuSeconds: 0,
   xidErrors: 0,
-  gpus: new Set(),
+  gpus: new Map(),
 });
 
 /** Shared by every aggregate without the part, frozen: folding into them by mistake throws instead of leaking across keys. */
 const NO_QUEUE: QueueView = Object.freeze(emptyQueue());
 Object.freeze(NO_QUEUE.waitP95);
-const NO_GPU: GpuView = Object.freeze({ ...emptyGpu(), gpus: new Set<string>() });
+const NO_GPU: GpuView = Object.freeze(emptyGpu());
 
 const PART_QUEUE = 1;
 const PART_GPU = 2;
@@ -152,36 +178,40 @@ export class RollupAggregate implements TokenAggregate, CostAggregate {
   /**
    * The compact form a closed window is held in while it waits out its lateness, and stage 2's
    * state: present parts only, whole numbers as varints, sketches in their own layout. Exact:
-   * unpack gives back an equal aggregate.
+   * unpack gives back an equal aggregate. `smallest` trades a little time for fewer bytes in the
+   * sketches (see QuantileSketch.writeTo), for state held for an hour.
    */
-  pack(): HeldBytes {
-    return this.write().finishHeld();
+  pack(smallest = false): HeldBytes {
+    return this.write(smallest).finishHeld();
   }
 
   /** The same layout as pack, in a Buffer (to embed in a larger layout). */
   toBytes(): Buffer {
-    return this.write().finish();
+    return this.write(false).finish();
   }
 
-  private write(): ByteWriter {
+  private write(smallest: boolean): ByteWriter {
     const w = new ByteWriter();
     w.varint((this.queuePart ? PART_QUEUE : 0) | (this.gpuPart ? PART_GPU : 0));
     for (const f of TOKEN_SUMS) w.number(this[f]);
     for (const f of COST_SUMS) w.number(this[f]);
-    this.latency.writeTo(w);
-    this.timeToFirstToken.writeTo(w);
+    this.latency.writeTo(w, smallest);
+    this.timeToFirstToken.writeTo(w, smallest);
     const queue = this.queuePart;
     if (queue) {
       for (const f of QUEUE_SUMS) w.number(queue[f]);
       for (const f of QUEUE_MAXIMA) w.number(queue[f]);
-      queue.waitP95.writeTo(w);
+      queue.waitP95.writeTo(w, smallest);
     }
     const gpu = this.gpuPart;
     if (gpu) {
       for (const f of GPU_SUMS) w.number(gpu[f]);
       for (const f of GPU_MAXIMA) w.number(gpu[f]);
       w.varint(gpu.gpus.size);
-      for (const id of gpu.gpus) w.string(id);
+      for (const [id, usage] of gpu.gpus) {
+        w.string(id);
+        writeGpuUsage(w, usage);
+      }
     }
     return w;
   }
@@ -204,7 +234,7 @@ export class RollupAggregate implements TokenAggregate, CostAggregate {
       const gpu = a.gpuToFold();
       for (const f of GPU_SUMS) gpu[f] = r.number();
       for (const f of GPU_MAXIMA) gpu[f] = r.number();
-      for (let n = r.varint(); n > 0; n--) gpu.gpus.add(r.string());
+      for (let n = r.varint(); n > 0; n--) gpu.gpus.set(r.string(), readGpuUsage(r));
     }
     r.end();
     return a;
@@ -261,7 +291,18 @@ export function foldGpu(a: GpuAggregate, e: GpuSample): void {
   a.energyJoules += e.power_watts * seconds;
   if (e.gpu_utilization < IDLE_UTILIZATION_PERCENT) a.idleGpuSeconds += seconds;
   a.xidErrors += e.xid_errors;
-  a.gpus.add(e.gpu_uuid);
+  addGpuUsage(a.gpus, e.gpu_uuid, { gpuSeconds: seconds, utilizationSeconds: e.gpu_utilization * seconds, xidErrors: Math.max(e.xid_errors, e.last_xid === null ? 0 : 1), node: e.node });
+}
+
+function addGpuUsage(gpus: Map<string, GpuUsage>, id: string, add: Readonly<GpuUsage>): void {
+  const usage = gpus.get(id);
+  if (usage === undefined) gpus.set(id, { ...add });
+  else {
+    usage.gpuSeconds += add.gpuSeconds;
+    usage.utilizationSeconds += add.utilizationSeconds;
+    usage.xidErrors += add.xidErrors;
+    if (usage.node === '') usage.node = add.node;
+  }
 }
 
 function mergeTokens(into: TokenAggregate, from: TokenAggregate): void {
@@ -279,5 +320,5 @@ function mergeQueue(into: QueueAggregate, from: QueueAggregate): void {
 function mergeGpu(into: GpuAggregate, from: GpuAggregate): void {
   for (const f of GPU_SUMS) into[f] += from[f];
   for (const f of GPU_MAXIMA) into[f] = Math.max(into[f], from[f]);
-  for (const id of from.gpus) into.gpus.add(id);
+  for (const [id, usage] of from.gpus) addGpuUsage(into.gpus, id, usage);
 }

@@ -61,6 +61,13 @@ export class ByteWriter {
     this.buffer[this.length++] = rest;
   }
 
+  /** Bytes as they are, without a length (the reader knows it from what precedes them). */
+  raw(value: Uint8Array): void {
+    this.reserve(value.length);
+    this.buffer.set(value, this.length);
+    this.length += value.length;
+  }
+
   /** Any safe integer: zigzag (0, -1, 1, -2, ... as 0, 1, 2, 3, ...), so small negatives stay short. */
   signedVarint(value: number): void {
     this.varint(value < 0 ? -2 * value - 1 : 2 * value);
@@ -83,9 +90,7 @@ export class ByteWriter {
 
   bytes(value: Uint8Array): void {
     this.varint(value.length);
-    this.reserve(value.length);
-    this.buffer.set(value, this.length);
-    this.length += value.length;
+    this.raw(value);
   }
 
   string(value: string): void {
@@ -163,6 +168,14 @@ export class ByteReader {
     return value;
   }
 
+  /** The next `length` bytes, as ByteWriter.raw wrote them. */
+  raw(length: number): Uint8Array {
+    if (this.offset + length > this.buffer.length) this.fail(`a run of ${length} bytes runs past the end`);
+    const run = this.buffer.subarray(this.offset, this.offset + length);
+    this.offset += length;
+    return run;
+  }
+
   signedVarint(): number {
     const zigzag = this.varint();
     return zigzag % 2 === 0 ? zigzag / 2 : -(zigzag + 1) / 2;
@@ -178,11 +191,7 @@ export class ByteReader {
   }
 
   bytes(): Uint8Array {
-    const length = this.varint();
-    if (this.offset + length > this.buffer.length) this.fail(`a run of ${length} bytes runs past the end`);
-    const run = this.buffer.subarray(this.offset, this.offset + length);
-    this.offset += length;
-    return run;
+    return this.raw(this.varint());
   }
 
   string(): string {

@@ -1,9 +1,43 @@
 import type { PartialRollup } from '../../schemas/index.js';
-import { emptyRollup, RollupAggregate, type GpuAggregate, type QueueAggregate } from './aggregates.js';
+import { emptyRollup, readGpuUsage, RollupAggregate, writeGpuUsage, type GpuAggregate, type GpuUsage, type GpuView, type QueueAggregate } from './aggregates.js';
+import { ByteReader, ByteWriter } from './compact-bytes.js';
 import { QuantileSketch } from './quantile-sketch.js';
-import { DIMENSIONS, type RollupKey, type RollupKind } from './rollup-key.js';
+import { DIMENSIONS, type RollupKey } from './rollup-key.js';
 
 const sketchBytes = (sketch: QuantileSketch) => Buffer.from(sketch.toBytes());
+
+/** Layout version of gpu_usage: another layout needs another version, and readers refuse what they do not know. */
+const GPU_USAGE_VERSION = 1;
+const NO_GPU_USAGE = Buffer.alloc(0);
+
+/**
+ * The `gpus` and `gpu_usage` fields: GPU ids sorted (as they always were, so older readers keep
+ * their GPU count), and in gpu_usage the version, then for each GPU in the same order its
+ * seconds and utilization-seconds (exact, see ByteWriter.number), XID errors and node.
+ */
+function gpuFields(gpu: GpuView): { gpus: string[]; gpu_usage: Buffer } {
+  if (gpu.gpus.size === 0) return { gpus: [], gpu_usage: NO_GPU_USAGE };
+  const ids = [...gpu.gpus.keys()].sort();
+  const w = new ByteWriter(4 + ids.length * 48);
+  w.varint(GPU_USAGE_VERSION);
+  for (const id of ids) writeGpuUsage(w, gpu.gpus.get(id)!);
+  return { gpus: ids, gpu_usage: w.finish() };
+}
+
+/** Reads gpuFields back; a partial from a writer before gpu_usage gives its GPUs no seconds of their own (readers fall back to the pool's mean). */
+function gpusOf(p: PartialRollup): Map<string, GpuUsage> {
+  const gpus = new Map<string, GpuUsage>();
+  if (p.gpu_usage.length === 0) {
+    for (const id of p.gpus) gpus.set(id, { gpuSeconds: 0, utilizationSeconds: 0, xidErrors: 0, node: '' });
+    return gpus;
+  }
+  const r = new ByteReader(p.gpu_usage, 'partial rollup gpu_usage');
+  const version = r.varint();
+  if (version !== GPU_USAGE_VERSION) throw new Error(`partial rollup gpu_usage has layout version ${version}, this costline reads version ${GPU_USAGE_VERSION}: upgrade this instance to the version of the stage-1 instances that wrote it`);
+  for (const id of p.gpus) gpus.set(id, readGpuUsage(r));
+  r.end();
+  return gpus;
+}
 
 export function watermarkRecord(task: number, watermark: number, idle: boolean): PartialRollup {
   return { ...toPartialRollup(task, watermark, { kind: 'model', dimensions: {} }, 0, 0, 0, emptyRollup()), kind: 'watermark', rollup_kind: '', dimension_names: [], idle };
@@ -53,18 +87,10 @@ export function toPartialRollup(task: number, watermark: number, key: RollupKey,
     energy_joules: a.gpu.energyJoules,
     idle_gpu_seconds: a.gpu.idleGpuSeconds,
     xid_errors: a.gpu.xidErrors,
-    gpus: [...a.gpu.gpus].sort(),
+    ...gpuFields(a.gpu),
     estimated_cost_nanos: a.cost.estimatedNanos,
     egress_cost_nanos: a.cost.egressNanos,
   };
-}
-
-export function partialKey(p: PartialRollup): RollupKey {
-  const dimensions: Record<string, string> = {};
-  p.dimension_names.forEach((name, i) => {
-    dimensions[name] = p.dimension_values[i] ?? '';
-  });
-  return { kind: p.rollup_kind as RollupKind, dimensions };
 }
 
 /** The aggregate a partial carries. A part exists once a sample was folded in (every fold counts one), so zero samples means no part. */
@@ -108,7 +134,7 @@ export function fromPartialRollup(p: PartialRollup): RollupAggregate {
       energyJoules: p.energy_joules,
       idleGpuSeconds: p.idle_gpu_seconds,
       xidErrors: p.xid_errors,
-      gpus: new Set(p.gpus),
+      gpus: gpusOf(p),
     } satisfies GpuAggregate);
   }
   return a;

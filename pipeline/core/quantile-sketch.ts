@@ -33,8 +33,20 @@ const EXACT_ARRAY_BINS = 32;
 const NO_BINS: readonly number[] = Object.freeze([]);
 const NO_BYTES = new Uint8Array(0);
 
-/** Bytes layout version 1: this mapping at this accuracy. Another mapping or accuracy needs another version. */
+/** Bytes layout version 1: this mapping at this accuracy, bins listed sparsely. Another mapping or accuracy needs another version. */
 const FORMAT_VERSION = 1;
+/**
+ * Layout 2, the same mapping and accuracy with bins dense: every count from the lowest occupied
+ * bin to the highest, each in as many bits as the largest needs. An hour of a busy series fills
+ * most bins of its range with small counts: half the bytes of layout 1 or less. Held in memory
+ * only (see writeTo); the internal topic carries layout 1, which every costline reads.
+ */
+const DENSE_VERSION = 2;
+/** Where dense counts are packed before they are copied out: one for all sketches, grown as needed. */
+let denseBytes = new Uint8Array(256);
+const denseScratch = (length: number) => (denseBytes.length >= length ? denseBytes : (denseBytes = new Uint8Array(length * 2)));
+/** Bits a dense count may take: pending bits then fit a 32-bit integer (bins counting more stay sparse). */
+const MAX_DENSE_WIDTH = 24;
 /** Where a sketch is embedded in a larger layout, an empty one is this single byte. */
 const EMPTY_MARK = 0;
 const ACCURACY_PPM = Math.round(SKETCH_RELATIVE_ACCURACY * 1e6);
@@ -84,10 +96,11 @@ export class QuantileSketch {
     const version = reader.varint();
     if (version === EMPTY_MARK) return QuantileSketch.empty();
     // 0x0a is how a DDSketch protobuf (the sketches costline wrote before) begins.
-    if (version !== FORMAT_VERSION) throw new Error(`quantile sketch bytes have layout version ${version}, this costline reads version ${FORMAT_VERSION}${version === 0x0a ? ' (these look like a DDSketch protobuf from an older costline: let the internal topic drain before upgrading)' : ''}`);
+    if (version !== FORMAT_VERSION && version !== DENSE_VERSION) throw new Error(`quantile sketch bytes have layout version ${version}, this costline reads version ${FORMAT_VERSION}${version === 0x0a ? ' (these look like a DDSketch protobuf from an older costline: let the internal topic drain before upgrading)' : ''}`);
     const accuracy = reader.varint();
     if (accuracy !== ACCURACY_PPM) throw new Error(`quantile sketch bytes were written at relative accuracy ${accuracy / 1e6}, this costline uses ${SKETCH_RELATIVE_ACCURACY}: sketches of different accuracy cannot merge`);
     const zeroCount = reader.varint();
+    if (version === DENSE_VERSION) return QuantileSketch.readDense(reader, zeroCount);
     const binTotal = reader.varint();
     if (binTotal * 2 > reader.remaining) throw new Error(`quantile sketch bytes announce ${binTotal} bins in ${reader.remaining} bytes: they are cut short or corrupt`);
     const bins = new Array<number>(binTotal);
@@ -101,6 +114,37 @@ export class QuantileSketch {
       total += count;
     }
     return new QuantileSketch(binTotal === 0 ? NO_BINS : bins, zeroCount, total);
+  }
+
+  /** The bins of layout 2, after its header and zero count. */
+  private static readDense(reader: ByteReader, zeroCount: number): QuantileSketch {
+    const lowest = reader.signedVarint();
+    const span = reader.varint();
+    const width = reader.varint();
+    if (width < 1 || width > MAX_DENSE_WIDTH || lowest < -INDEX_SHIFT || lowest + span > INDEX_SHIFT || Math.ceil((span * width) / 8) > reader.remaining) throw new Error(`quantile sketch bytes announce ${span} dense bins of ${width} bits from bin ${lowest} in ${reader.remaining} bytes: they are cut short or corrupt`);
+    const packed = reader.raw(Math.ceil((span * width) / 8));
+    const bins: number[] = [];
+    let total = zeroCount;
+    const mask = (1 << width) - 1;
+    // Little-endian bit packing; widths stop at 24 bits, so pending bits fit a 32-bit integer.
+    let pending = 0;
+    let bits = 0;
+    let at = 0;
+    for (let i = 0; i < span; i++) {
+      while (bits < width) {
+        pending |= packed[at++]! << bits;
+        bits += 8;
+      }
+      const count = pending & mask;
+      pending >>>= width;
+      bits -= width;
+      if (count > 0) {
+        bins.push(packBin(lowest + i, checkCount(count)));
+        total += count;
+      }
+    }
+    if (bins.length === 0 || binIndex(bins[0]!) !== lowest || binIndex(bins[bins.length - 1]!) !== lowest + span - 1) throw new Error(`quantile sketch bytes hold dense bins that do not start and end occupied: they are corrupt`);
+    return new QuantileSketch(bins, zeroCount, total);
   }
 
   add(value: number): void {
@@ -210,16 +254,67 @@ export class QuantileSketch {
   toBytes(): Uint8Array {
     if (this.total === 0) return NO_BYTES;
     const writer = new ByteWriter(8 + this.bins.length * 3);
-    this.writeTo(writer);
+    this.writeSparse(writer);
     return writer.finish();
   }
 
-  /** Writes the sketch inside a larger layout (an empty one as a single 0, which readFrom knows). */
-  writeTo(writer: ByteWriter): void {
+  /**
+   * Writes the sketch inside a larger layout held in memory (an empty one as a single 0, which
+   * readFrom knows): layout 1, or with `smallest` whichever of layouts 1 and 2 is shorter (for
+   * state held long, such as an hour: layout 2 takes a little longer to write and read).
+   */
+  writeTo(writer: ByteWriter, smallest = false): void {
     if (this.total === 0) {
       writer.varint(EMPTY_MARK);
       return;
     }
+    const bins = this.bins;
+    // Dense pays off only once the bins crowd their range: against the two bytes a sparse bin takes at least.
+    if (smallest && bins.length >= 8) {
+      const lowest = binIndex(bins[0]!);
+      const span = binIndex(bins[bins.length - 1]!) - lowest + 1;
+      if (span < bins.length * 4) {
+        let largest = 0;
+        for (let i = 0; i < bins.length; i++) largest = Math.max(largest, bins[i]! % COUNT_RANGE);
+        const width = 32 - Math.clz32(largest);
+        if (largest < 2 ** MAX_DENSE_WIDTH && Math.ceil((span * width) / 8) + 4 < 2 * bins.length) {
+          this.writeDense(writer, lowest, span, width);
+          return;
+        }
+      }
+    }
+    this.writeSparse(writer);
+  }
+
+  private writeDense(writer: ByteWriter, lowest: number, span: number, width: number): void {
+    writer.varint(DENSE_VERSION);
+    writer.varint(ACCURACY_PPM);
+    writer.varint(this.zeroCount);
+    writer.signedVarint(lowest);
+    writer.varint(span);
+    writer.varint(width);
+    const packed = denseScratch(Math.ceil((span * width) / 8));
+    let pending = 0;
+    let bits = 0;
+    let at = 0;
+    let next = 0;
+    for (let i = 0; i < span; i++) {
+      const bin = this.bins[next];
+      const count = bin !== undefined && binIndex(bin) === lowest + i ? binCount(this.bins[next++]!) : 0;
+      pending |= count << bits;
+      bits += width;
+      while (bits >= 8) {
+        packed[at++] = pending & 0xff;
+        pending >>>= 8;
+        bits -= 8;
+      }
+    }
+    if (bits > 0) packed[at++] = pending;
+    writer.raw(packed.subarray(0, at));
+  }
+
+  /** Layout 1: see toBytes. */
+  private writeSparse(writer: ByteWriter): void {
     writer.varint(FORMAT_VERSION);
     writer.varint(ACCURACY_PPM);
     writer.varint(this.zeroCount);

@@ -1,11 +1,11 @@
 import type { PartialRollup } from '../../schemas/index.js';
 import { RollupAggregate } from './aggregates.js';
 import { ByteReader, ByteWriter, type HeldBytes } from './compact-bytes.js';
-import { fromPartialRollup, partialKey } from './partial-rollup.js';
-import { rollupKeyId, type RollupKey } from './rollup-key.js';
+import { KeyPositions, RollupKeyTable } from './key-table.js';
+import { fromPartialRollup } from './partial-rollup.js';
+import { DIMENSIONS, rollupKeyId, type RollupKey, type RollupKind } from './rollup-key.js';
 import { TaskWatermarks } from './task-watermarks.js';
 import { windowStartOf } from './tumbling-window.js';
-import { ValuePool } from './value-pool.js';
 import { WindowStore, type SourcePosition } from './window-store.js';
 
 export const HOUR_MS = 3_600_000;
@@ -79,33 +79,34 @@ function mergedMinute(held: HeldBytes): { aggregate: RollupAggregate; version: n
   return { aggregate, version };
 }
 
-interface InternedKey {
-  key: RollupKey;
-  id: string;
-}
-
-/** Keys interned so that every window and hour of a key shares one key object; bounded like stage 1's cache. */
-const MAX_INTERNED_KEYS = 200_000;
+/** Flags of an hour of one key. */
+const HOUR_DIRTY = 1;
+const HOUR_EMITTED = 2;
 
 /**
- * An hour of one key: the minutes past their allowed lateness, folded for good, plus those still
- * live in the minute store (read from there when the hour is emitted: they cannot change after
- * they leave it, which is when they are settled here).
+ * One hour of every key that has minutes in it: per key, the minutes past their allowed lateness,
+ * folded for good, plus those still live in the minute store (read from there when the hour is
+ * emitted: they cannot change after they leave it, which is when they are settled here). Column
+ * by column, a key a position, as the window store keeps minutes.
  */
-interface HourState {
-  key: RollupKey;
-  keyId: string;
+interface HourBucket {
+  keys: number[];
   /** Settled minutes as a packed aggregate (undefined before the first). */
-  settled: HeldBytes | undefined;
-  settledVersion: number;
+  settled: (HeldBytes | undefined)[];
+  settledVersions: number[];
+  flags: number[];
+  positions: KeyPositions;
+  /** Some key's hour changed since the hour was last emitted. */
   dirty: boolean;
-  emitted: boolean;
 }
 
-interface HourBucket {
-  states: Map<string, HourState>;
-  /** Some state changed since the hour was last emitted. */
-  dirty: boolean;
+/** The key of a partial: its kind and values in DIMENSIONS order (records written by toPartialRollup list them so). */
+function keyOf(record: PartialRollup, keys: RollupKeyTable): number {
+  const kind = record.rollup_kind as RollupKind;
+  const names = DIMENSIONS[kind];
+  if (names === undefined) throw new Error(`partial rollup of kind '${record.rollup_kind}' on the internal topic: this costline knows ${Object.keys(DIMENSIONS).join(', ')}; upgrade it to the version of the stage-1 instances`);
+  const value = (i: number) => (record.dimension_names[i] === names[i] ? record.dimension_values[i] : record.dimension_values[record.dimension_names.indexOf(names[i]!)]) ?? '';
+  return keys.indexOf(kind, value(0), value(1), names.length > 2 ? value(2) : '');
 }
 
 /**
@@ -116,23 +117,24 @@ interface HourBucket {
  */
 export class StageTwoMerger {
   /** Per key and minute: each task's latest partial (see TaskPartial). */
-  private readonly minutes: WindowStore<RollupKey, HeldBytes>;
+  private readonly minutes: WindowStore<HeldBytes>;
   private readonly watermarks: TaskWatermarks;
   private readonly hours = new Map<number, HourBucket>();
   private readonly hourFirstOffsets = new Map<number, Map<string, number>>();
-  private readonly keys = new Map<string, InternedKey>();
-  private readonly values = new ValuePool();
+  /** Every key once, for its minutes and hours alike. */
+  private readonly keys = new RollupKeyTable();
 
   constructor(private readonly settings: StageTwoSettings) {
     this.minutes = new WindowStore({ sizeMs: settings.windowSizeMs, allowedLatenessMs: settings.allowedLatenessMs }, () => NO_PARTIALS, {
-      onEvict: ({ key, keyId, windowStart, aggregate }) => this.settle(key, keyId, windowStart, aggregate),
+      keys: this.keys,
+      onEvict: ({ keyIndex, windowStart, aggregate }) => this.settle(keyIndex, windowStart, aggregate),
     });
     this.watermarks = new TaskWatermarks(settings.expectedTasks);
   }
 
   get size(): number {
     let hours = 0;
-    for (const bucket of this.hours.values()) hours += bucket.states.size;
+    for (const bucket of this.hours.values()) hours += bucket.keys.length;
     return this.minutes.size + hours;
   }
 
@@ -145,22 +147,6 @@ export class StageTwoMerger {
     this.minutes.markProcessed(position);
   }
 
-  private intern(key: RollupKey): InternedKey {
-    const id = rollupKeyId(key);
-    let interned = this.keys.get(id);
-    if (!interned) {
-      if (this.keys.size >= MAX_INTERNED_KEYS) {
-        this.keys.clear();
-        this.values.clear();
-      }
-      const dimensions: Record<string, string> = {};
-      for (const [name, value] of Object.entries(key.dimensions)) dimensions[name] = this.values.intern(value);
-      interned = { key: { kind: key.kind, dimensions }, id };
-      this.keys.set(id, interned);
-    }
-    return interned;
-  }
-
   /** One record of the internal topic. Returns 'late' for a partial of a window already past its lateness. */
   add(record: PartialRollup, position: SourcePosition): 'accepted' | 'late' | 'watermark' {
     // Only markers move a task's watermark: a marker follows every partial its task emitted before
@@ -170,11 +156,11 @@ export class StageTwoMerger {
       this.minutes.markProcessed(position);
       return 'watermark';
     }
-    const { key, id } = this.intern(partialKey(record));
+    const keyIndex = keyOf(record, this.keys);
     // Packed now: holding the decoded record would hold ~45 fields and, through its sketch
     // Buffers, the whole fetch buffer it was decoded from.
     const partial: TaskPartial = { task: record.task, version: record.version, aggregate: fromPartialRollup(record).toBytes() };
-    const outcome = this.minutes.update(key, id, record.window_start, position, (partials) => withPartial(partials, partial));
+    const outcome = this.minutes.update(keyIndex, record.window_start, position, (partials) => withPartial(partials, partial));
     if (outcome === 'accepted') {
       const hour = windowStartOf(record.window_start, HOUR_MS);
       let offsets = this.hourFirstOffsets.get(hour);
@@ -192,38 +178,48 @@ export class StageTwoMerger {
     const watermark = this.watermarks.advance();
     const minutes: MergedRollup[] = this.minutes.advance(watermark).map((em) => {
       const { aggregate, version } = mergedMinute(em.aggregate);
-      this.hourOf(em.key, em.keyId, em.windowStart).dirty = true;
-      return { key: em.key, keyId: em.keyId, windowStart: em.windowStart, windowEnd: em.windowEnd, aggregate, version, onTime: em.onTime };
+      const hour = this.hourOf(em.keyIndex, em.windowStart);
+      hour.bucket.flags[hour.at]! |= HOUR_DIRTY;
+      const key = this.keys.key(em.keyIndex);
+      return { key, keyId: rollupKeyId(key), windowStart: em.windowStart, windowEnd: em.windowEnd, aggregate, version, onTime: em.onTime };
     });
-    return { minutes, hours: this.advanceHours(watermark) };
+    const hours = this.advanceHours(watermark);
+    // Between records: keys no minute or hour holds any more may go (see KeyTable.sweep).
+    this.keys.sweep();
+    return { minutes, hours };
   }
 
-  /** The hour state a minute of this key belongs to, created by its first minute; marks the hour to emit. */
-  private hourOf(key: RollupKey, keyId: string, minuteStart: number): HourState {
+  /** The hour of a key that a minute belongs to, created by its first minute; marks the hour to emit. */
+  private hourOf(keyIndex: number, minuteStart: number): { bucket: HourBucket; at: number } {
     const hourStart = windowStartOf(minuteStart, HOUR_MS);
     let bucket = this.hours.get(hourStart);
     if (!bucket) {
-      bucket = { states: new Map(), dirty: false };
+      bucket = { keys: [], settled: [], settledVersions: [], flags: [], positions: new KeyPositions(), dirty: false };
       this.hours.set(hourStart, bucket);
     }
     bucket.dirty = true;
-    let hour = bucket.states.get(keyId);
-    if (!hour) {
-      // The key and id are the interned ones the minute's window was created with.
-      hour = { key, keyId, settled: undefined, settledVersion: 0, dirty: false, emitted: false };
-      bucket.states.set(keyId, hour);
+    let at = bucket.positions.get(keyIndex);
+    if (at < 0) {
+      at = bucket.keys.push(keyIndex) - 1;
+      bucket.settled.push(undefined);
+      bucket.settledVersions.push(0);
+      bucket.flags.push(0);
+      bucket.positions.set(keyIndex, at);
+      this.keys.retain(keyIndex);
     }
-    return hour;
+    return { bucket, at };
   }
 
   /** A minute leaving the minute store is past its lateness and cannot change any more: fold it into its hour for good. */
-  private settle(key: RollupKey, keyId: string, minuteStart: number, partials: HeldBytes): void {
-    const hour = this.hourOf(key, keyId, minuteStart);
+  private settle(keyIndex: number, minuteStart: number, partials: HeldBytes): void {
+    const { bucket, at } = this.hourOf(keyIndex, minuteStart);
     const { aggregate, version } = mergedMinute(partials);
-    const settled = hour.settled === undefined ? new RollupAggregate() : RollupAggregate.unpack(hour.settled);
+    const held = bucket.settled[at];
+    const settled = held === undefined ? new RollupAggregate() : RollupAggregate.unpack(held);
     settled.merge(aggregate);
-    hour.settled = settled.pack();
-    hour.settledVersion += version;
+    // Held until the hour is past its lateness: the smallest layout.
+    bucket.settled[at] = settled.pack(true);
+    bucket.settledVersions[at]! += version;
   }
 
   private advanceHours(watermark: number): MergedRollup[] {
@@ -233,26 +229,32 @@ export class StageTwoMerger {
       const hourEnd = hourStart + HOUR_MS;
       if (hourEnd > watermark) continue;
       if (bucket.dirty) {
-        for (const hour of bucket.states.values()) {
-          if (!hour.dirty) continue;
-          const aggregate = hour.settled === undefined ? new RollupAggregate() : RollupAggregate.unpack(hour.settled);
-          let version = hour.settledVersion;
+        for (let at = 0; at < bucket.keys.length; at++) {
+          const flags = bucket.flags[at]!;
+          if (!(flags & HOUR_DIRTY)) continue;
+          const keyIndex = bucket.keys[at]!;
+          const held = bucket.settled[at];
+          const aggregate = held === undefined ? new RollupAggregate() : RollupAggregate.unpack(held);
+          let version = bucket.settledVersions[at]!;
           // The hour's minutes still live, in time order: the first window start at or after the hour's.
           for (let start = windowStartOf(hourStart - 1, windowSizeMs) + windowSizeMs; start < hourEnd; start += windowSizeMs) {
-            const partials = this.minutes.aggregateAt(hour.keyId, start);
+            const partials = this.minutes.aggregateAt(keyIndex, start);
             if (partials === undefined) continue;
             const minute = mergedMinute(partials);
             aggregate.merge(minute.aggregate);
             version += minute.version;
           }
-          out.push({ key: hour.key, keyId: hour.keyId, windowStart: hourStart, windowEnd: hourEnd, aggregate, version, onTime: !hour.emitted });
-          hour.emitted = true;
-          hour.dirty = false;
+          const key = this.keys.key(keyIndex);
+          out.push({ key, keyId: rollupKeyId(key), windowStart: hourStart, windowEnd: hourEnd, aggregate, version, onTime: !(flags & HOUR_EMITTED) });
+          bucket.flags[at] = HOUR_EMITTED;
         }
         bucket.dirty = false;
       }
       // Once the hour's last minute has left the minute store (settled above), nothing can amend the hour.
-      if (windowStartOf(hourEnd - 1, windowSizeMs) + windowSizeMs + allowedLatenessMs <= watermark) this.hours.delete(hourStart);
+      if (windowStartOf(hourEnd - 1, windowSizeMs) + windowSizeMs + allowedLatenessMs <= watermark) {
+        for (const keyIndex of bucket.keys) this.keys.release(keyIndex);
+        this.hours.delete(hourStart);
+      }
     }
     for (const hourStart of this.hourFirstOffsets.keys()) {
       if (hourStart + HOUR_MS + allowedLatenessMs <= watermark) this.hourFirstOffsets.delete(hourStart);

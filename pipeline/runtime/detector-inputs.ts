@@ -16,13 +16,15 @@ export function detectorInputs(r: MergedRollup, currency: string): DetectorInput
   const spend = (cost.estimatedNanos + cost.egressNanos) / NANOS;
   const inputs: DetectorInput[] = [];
   const hourlyRatePerGpu = gpu.gpuSeconds > 0 ? (cost.estimatedNanos / NANOS / gpu.gpuSeconds) * 3600 : 0;
+  const poolUtilizationPct = gpu.gpuSeconds > 0 ? gpu.utilizationSeconds / gpu.gpuSeconds : 0;
   const pool = (workload: 'inference' | 'training'): GpuPoolWindow => ({
     ...window,
     kind: 'gpu_pool',
     currency,
     hourlyRatePerGpu,
-    // Per-GPU utilization is the pool's mean over the window: the rollup keeps the pool, not each GPU.
-    gpus: [...gpu.gpus].map((id) => ({ gpu: id, node: '', utilizationPct: gpu.gpuSeconds > 0 ? gpu.utilizationSeconds / gpu.gpuSeconds : 0, workload })),
+    // Each GPU's own mean over the window; the pool's for a GPU without seconds of its own (only
+    // partials from a stage 1 older than per-GPU usage carry such GPUs).
+    gpus: [...gpu.gpus].map(([id, usage]) => ({ gpu: id, node: usage.node, utilizationPct: usage.gpuSeconds > 0 ? usage.utilizationSeconds / usage.gpuSeconds : poolUtilizationPct, workload, ...(usage.xidErrors > 0 ? { faulted: true } : {}) })),
   });
   if (r.key.kind === 'model') {
     const model: ModelWindow = {

@@ -60,7 +60,7 @@ function view(a: RollupAggregate) {
       timeToFirstToken: q.map((x) => tokens.timeToFirstToken.quantile(x)),
     },
     queue: { ...qu, waitP95: q.map((x) => qu.waitP95.quantile(x)) },
-    gpu: { ...g, gpus: [...g.gpus].sort() },
+    gpu: { ...g, gpus: [...g.gpus].sort(([a], [b]) => (a < b ? -1 : 1)).map(([id, usage]) => ({ id, ...usage })) },
     cost: { estimatedNanos: cost.estimatedNanos, egressNanos: cost.egressNanos },
   };
 }
@@ -87,7 +87,11 @@ describe('RollupAggregate', () => {
         const [got, want] = [view(merged), view(aggregateOf(list))];
         // Counts, maxima, sets and sketches are exact; float sums may differ in their last bits with the order of addition.
         expect(got.tokens).toEqual(want.tokens);
-        expect(got.gpu.gpus).toEqual(want.gpu.gpus);
+        expect(got.gpu.gpus.map((u) => u.id)).toEqual(want.gpu.gpus.map((u) => u.id));
+        got.gpu.gpus.forEach((u, i) => {
+          expect(u.gpuSeconds).toBeCloseTo(want.gpu.gpus[i]!.gpuSeconds, 6);
+          expect(u.utilizationSeconds).toBeCloseTo(want.gpu.gpus[i]!.utilizationSeconds, 6);
+        });
         expect(got.queue.waitP95).toEqual(want.queue.waitP95);
         for (const [name, value] of Object.entries(want.queue)) if (typeof value === 'number') expect((got.queue as Record<string, unknown>)[name]).toBeCloseTo(value, 6);
         for (const [name, value] of Object.entries(want.gpu)) if (typeof value === 'number') expect((got.gpu as Record<string, unknown>)[name]).toBeCloseTo(value, 6);

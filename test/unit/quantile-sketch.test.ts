@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { quantileSorted } from 'simple-statistics';
 import { QuantileSketch, SKETCH_RELATIVE_ACCURACY } from '../../pipeline/core/quantile-sketch.js';
+import { ByteReader, ByteWriter } from '../../pipeline/core/compact-bytes.js';
 
 /** The rank-based quantile the sketch guarantees against: the value at rank floor(q * (n - 1)). */
 function exactQuantile(sorted: number[], q: number): number {
@@ -75,6 +76,31 @@ describe('QuantileSketch', () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it('reads back from the layout it is held in exactly what it held, dense or sparse (property)', () => {
+    fc.assert(
+      fc.property(distributions, (values) => {
+        const sketch = sketchOf(values);
+        const writer = new ByteWriter();
+        sketch.writeTo(writer, true);
+        const reader = new ByteReader(writer.finish(), 'held sketch');
+        const copy = QuantileSketch.readFrom(reader);
+        reader.end();
+        return copy.count === sketch.count && QUANTILES.every((q) => copy.quantile(q) === sketch.quantile(q)) && Buffer.from(copy.toBytes()).equals(Buffer.from(sketch.toBytes()));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('holds an hour of a busy series in half the bytes the internal topic carries it in', () => {
+    const random = (seed: number) => () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    const uniform = random(42);
+    // Log-normal latencies around 800 ms, as the memory benchmark's series send them.
+    const hour = sketchOf(Array.from({ length: 300 }, () => 800 * Math.exp(0.6 * Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform()))));
+    const writer = new ByteWriter();
+    hour.writeTo(writer, true);
+    expect(writer.finish().length * 2).toBeLessThanOrEqual(hour.toBytes().length);
   });
 
   it('keeps adding after a round trip through bytes as if it had never left', () => {
