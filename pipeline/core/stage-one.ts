@@ -17,6 +17,8 @@ export interface StageOneSettings {
 /** GPU-seconds of one resource in one window, by what it served: what billing is allocated by. */
 export interface UsageKey {
   resourceId: string;
+  /** The resource's instance type (one per resource, so not part of the key's identity): what learned rates are per. */
+  instanceType: string;
   provider: string;
   region: string;
   modelName: string;
@@ -141,6 +143,7 @@ export class StageOneTask {
     foldGpuCost(this.windowOf(providerKey, e.event_time, position)!, e, estimatedNanos);
     const usageKey: UsageKey = {
       resourceId: e.resource_id,
+      instanceType: e.instance_type ?? '',
       provider: e.provider,
       region: e.region,
       modelName: e.model_name ?? '',

@@ -112,6 +112,7 @@ export function usageRow(u: UsageRow): Record<string, unknown> {
   return {
     window_start: seconds(u.windowStart),
     resource_id: u.resourceId,
+    instance_type: u.instanceType,
     provider: u.provider,
     region: u.region,
     model_name: u.modelName,

@@ -7,6 +7,7 @@ import { silentLogger } from '../../pipeline/observability/logger.js';
 import { contracts, valueSubject, WireCodec, type BillingCost, type GpuSample } from '../../schemas/index.js';
 import { parseMoney } from '../../pipeline/core/money.js';
 import { qualified } from '../../sinks/clickhouse/index.js';
+import { learnRates } from '../../pipeline/cli/commands/rates.js';
 import { inferenceGpuSample } from '../support/contract-samples.js';
 import { billingLineFor } from '../support/billing-samples.js';
 import { eventually, isolatedConfig } from '../support/services.js';
@@ -91,5 +92,13 @@ describe('billed cost through ClickHouse', () => {
     expect(Number(v2) / Number(nodeA)).toBeCloseTo(0.125, 6);
     expect(find('tag', 'v9')).toMatchObject({ team: 'search', billed: '10.492640000000' });
     expect(parseMoney(find('unattributed', '')!.billed)).toBe(parseMoney('32.7726'));
+  });
+
+  it("learns node A's effective cost per GPU-hour from its attributed billing and the instance type its telemetry names", async () => {
+    // Node A: 98.320000000001 billed less a 3.1 credit, for 8 GPUs over the hour.
+    const run = await learnRates(connections.clickhouse, { ...config, cost: { ...config.cost, learnedRates: { ...config.cost.learnedRates, minGpuHours: 1 } } }, Date.now(), true);
+    expect(run.rates.map((r) => [r.provider, r.instanceType, r.region, r.resources])).toEqual([['aws', 'p5.48xlarge', 'us-east-1', 1]]);
+    expect(run.rates[0]!.gpuHours).toBeCloseTo(8, 9);
+    expect(run.rates[0]!.perGpuHour).toBeCloseTo((98.320000000001 - 3.1) / 8, 9);
   });
 });
