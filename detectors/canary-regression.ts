@@ -2,9 +2,10 @@ import { median } from 'simple-statistics';
 import { z } from 'zod';
 import type { Alert } from '../schemas/index.js';
 import { AlertEpisode, type Verdict } from './alert-episode.js';
+import { carriesOverflow } from './cardinality-overflow.js';
 import { WindowAligner } from './aligned-windows.js';
 import { formatMetric, formatRatio, metricLabel } from './evidence.js';
-import { MODEL_METRIC_NAMES, MODEL_METRICS, modelMetric, type ModelMetric, type ModelWindow } from './inputs.js';
+import { MODEL_METRIC_NAMES, MODEL_METRICS, minAbsoluteChangeSchema, modelMetric, type ModelMetric, type ModelWindow } from './inputs.js';
 import { cliffsDelta, mannWhitneyU } from './robust-statistics.js';
 import { episodeSettingsShape, silenceVerdict } from './series-table.js';
 
@@ -25,18 +26,24 @@ export const canaryRegressionSchema = z.strictObject({
   alpha: z.number().gt(0).lt(0.5).default(0.01),
   /** Cliff's delta (worse direction) the difference must reach: 0.33 is a medium effect, 0.47 large. */
   minEffect: z.number().min(0).max(1).default(0.47),
-  /** The medians must differ by at least this share of the previous version's... */
-  minRelativeChange: z.number().min(0).default(0.1),
-  /** ...and by at least this much in the metric's unit (ms, tokens/s, error share, money per 1k tokens). */
-  minAbsoluteChange: z
-    .strictObject({
-      latency_p95_ms: z.number().min(0).default(20),
-      ttft_p95_ms: z.number().min(0).default(20),
-      tokens_per_gpu_second: z.number().min(0).default(0),
-      error_rate: z.number().min(0).default(0.005),
-      cost_per_1k_tokens: z.number().min(0).default(0),
-    })
-    .default({ latency_p95_ms: 20, ttft_p95_ms: 20, tokens_per_gpu_second: 0, error_rate: 0.005, cost_per_1k_tokens: 0 }),
+  /** The medians must differ by at least this share of the previous version's (as a change-point must move its own baseline)... */
+  minRelativeChange: z.number().min(0).default(0.2),
+  /**
+   * ...or, for the efficiency metrics (tokens per second per GPU, cost per 1k tokens), this share:
+   * a canary serving a small share of traffic on its own GPUs runs smaller batches, so it is
+   * somewhat less efficient than its predecessor without anything being wrong with it.
+   */
+  efficiencyMinRelativeChange: z.number().min(0).default(0.3),
+  /**
+   * ...and by at least this much in the metric's unit (ms, tokens/s, error share, money per 1k
+   * tokens). A canary on a few replicas also queues a little more than its predecessor on many at
+   * the same load: the 100 ms latency floor keeps that from reading as a regression.
+   */
+  minAbsoluteChange: minAbsoluteChangeSchema(),
+  /** A costlier version must cost at least this much more per hour at its current traffic (currency units): fractions of a cent per 1k tokens on a small canary are not worth a person's time. */
+  minExcessCostPerHour: z.number().min(0).default(1),
+  /** Errors the new version must have had over the compared windows before its error rate can be worse: 0 → 1 error is not a regression. */
+  minErrors: z.number().int().min(0).default(10),
   /** Critical from this relative change of the medians on. */
   criticalRelativeChange: z.number().min(0).default(0.5),
   /** Versions of one model remembered per region (the newest ones). */
@@ -55,7 +62,7 @@ interface VersionState {
   lastWindowStart: number;
   lastWindowEnd: number;
   /** The last `comparisonWindows` counted windows, oldest first: bounded per version. */
-  history: Array<{ windowStart: number; values: Partial<Record<ModelMetric, number>> }>;
+  history: Array<{ windowStart: number; values: Partial<Record<ModelMetric, number>>; errors: number; tokens: number; hours: number }>;
   episodes: Map<ModelMetric, AlertEpisode>;
 }
 
@@ -70,6 +77,9 @@ interface Comparison {
   metric: ModelMetric;
   candidate: number[];
   baseline: number[];
+  /** The new version's errors and tokens per hour over the compared windows: what absolute floors are judged on. */
+  errors: number;
+  tokensPerHour: number;
 }
 
 /**
@@ -96,6 +106,8 @@ export class CanaryRegressionDetector {
   }
 
   observe(window: ModelWindow): Alert[] {
+    // A folded series mixes many versions (or models, or regions): no version comparison means anything on it.
+    if (carriesOverflow(window.dimensions)) return [];
     const group = `${window.modelName}|${window.region}`;
     return this.aligner.add(group, window.modelVersion, window.windowStart, window.windowEnd, window).flatMap((aligned) => this.compare(aligned.members.map(([, w]) => w)));
   }
@@ -136,7 +148,7 @@ export class CanaryRegressionDetector {
           const value = modelMetric(window, metric);
           if (value !== undefined) values[metric] = value;
         }
-        state.history.push({ windowStart: window.windowStart, values });
+        state.history.push({ windowStart: window.windowStart, values, errors: window.errors, tokens: window.inputTokens + window.outputTokens, hours: (window.windowEnd - window.windowStart) / 3_600_000 });
         if (state.history.length > this.settings.comparisonWindows) state.history.shift();
       }
       fresh.push(state);
@@ -208,14 +220,21 @@ export class CanaryRegressionDetector {
     return baseline ? { ...state.dimensions, baseline_version: baseline.version } : state.dimensions;
   }
 
+  /**
+   * The windows both versions reported in, and only those: "over the same time" pairs window by
+   * window, so an event that silences one version (its replicas failed, it took no traffic) does
+   * not compare one version's bad minutes with the other's good ones.
+   */
   private comparison(state: VersionState, baseline: VersionState, metric: ModelMetric): Comparison {
-    const candidate = state.history.filter((h) => h.values[metric] !== undefined);
-    const spanStart = candidate[0]?.windowStart ?? Number.POSITIVE_INFINITY;
-    const spanEnd = candidate[candidate.length - 1]?.windowStart ?? Number.NEGATIVE_INFINITY;
+    const previous = new Map<number, number>();
+    for (const h of baseline.history) if (h.values[metric] !== undefined) previous.set(h.windowStart, h.values[metric]!);
+    const paired = state.history.filter((h) => h.values[metric] !== undefined && previous.has(h.windowStart));
     return {
       metric,
-      candidate: candidate.map((h) => h.values[metric]!),
-      baseline: baseline.history.filter((h) => h.values[metric] !== undefined && h.windowStart >= spanStart && h.windowStart <= spanEnd).map((h) => h.values[metric]!),
+      candidate: paired.map((h) => h.values[metric]!),
+      baseline: paired.map((h) => previous.get(h.windowStart)!),
+      errors: paired.reduce((sum, h) => sum + h.errors, 0),
+      tokensPerHour: paired.reduce((sum, h) => sum + h.tokens, 0) / Math.max(1e-9, paired.reduce((sum, h) => sum + h.hours, 0)),
     };
   }
 
@@ -224,7 +243,7 @@ export class CanaryRegressionDetector {
     const label = metricLabel(metric);
     const quiet = (evidence: string, observed = 0, base = 0): Verdict => ({ breaching: false, severity: 'warning', metric, observed, baseline: base, score: 0, evidence });
     if (!baseline) return quiet(`${label} of ${who}: no previous version serving in ${group.region} to compare with`);
-    const { candidate, baseline: previous } = this.comparison(state, baseline, metric);
+    const { candidate, baseline: previous, errors, tokensPerHour } = this.comparison(state, baseline, metric);
     if (candidate.length < this.settings.minWindows || previous.length < this.settings.minWindows) {
       return quiet(`${label} of ${who}: ${candidate.length} and ${previous.length} comparable windows against ${baseline.version}, ${this.settings.minWindows} needed`);
     }
@@ -236,7 +255,13 @@ export class CanaryRegressionDetector {
     const base = median(previous);
     const worseBy = higherIsWorse ? observed - base : base - observed;
     const relative = base !== 0 ? worseBy / Math.abs(base) : worseBy > 0 ? Number.POSITIVE_INFINITY : 0;
-    const breaching = p < this.settings.alpha && delta >= this.settings.minEffect && relative >= this.settings.minRelativeChange && worseBy >= this.settings.minAbsoluteChange[metric];
+    const efficiency = metric === 'tokens_per_gpu_second' || metric === 'cost_per_1k_tokens';
+    const relevant =
+      relative >= (efficiency ? this.settings.efficiencyMinRelativeChange : this.settings.minRelativeChange) &&
+      worseBy >= this.settings.minAbsoluteChange[metric] &&
+      (metric !== 'error_rate' || errors >= this.settings.minErrors) &&
+      (metric !== 'cost_per_1k_tokens' || (worseBy * tokensPerHour) / 1000 >= this.settings.minExcessCostPerHour);
+    const breaching = p < this.settings.alpha && delta >= this.settings.minEffect && relevant;
     const ratio = base !== 0 ? observed / base : Number.POSITIVE_INFINITY;
     const evidence = breaching
       ? `${label} of ${who} is ${formatMetric(metric, observed)} against ${formatMetric(metric, base)} for ${baseline.version} over the same ${candidate.length} windows (${formatRatio(ratio)}, Mann-Whitney p=${p.toPrecision(2)}, Cliff's delta ${delta.toFixed(2)}): roll back to ${baseline.version} or hold the rollout`

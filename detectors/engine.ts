@@ -2,6 +2,8 @@ import { z } from 'zod';
 import type { Alert } from '../schemas/index.js';
 import { BudgetBurnDetector, budgetBurnSchema, BUDGET_BURN_RULE } from './budget-burn.js';
 import { CanaryRegressionDetector, canaryRegressionSchema, CANARY_REGRESSION_RULE } from './canary-regression.js';
+import { CardinalityOverflowDetector, cardinalityOverflowSchema, CARDINALITY_OVERFLOW_RULE } from './cardinality-overflow.js';
+import { CauseGrouping } from './cause-grouping.js';
 import { ChangePointDetector, changePointDetectorSchema, CHANGE_POINT_RULE } from './change-point.js';
 import type { DetectorInput, DetectorInputKind, ModelWindow } from './inputs.js';
 import { LatencyRegressionDetector, LATENCY_REGRESSION_RULE, type LatencyRegressionSettings } from './latency-regression.js';
@@ -19,6 +21,9 @@ export const detectorSetSchema = z.strictObject({
   budgetBurn: budgetBurnSchema.default(budgetBurnSchema.parse({})),
   gpuWaste: gpuWasteSchema.default(gpuWasteSchema.parse({})),
   queueSaturation: queueSaturationSchema.default(queueSaturationSchema.parse({})),
+  cardinalityOverflow: cardinalityOverflowSchema.default(cardinalityOverflowSchema.parse({})),
+  /** One page per cause: a model-regression rule firing on a version (or region) another open alert already covers is not published (see cause-grouping.ts). */
+  oneAlertPerCause: z.boolean().default(true),
 });
 
 export type DetectorSetSettings = z.infer<typeof detectorSetSchema>;
@@ -65,8 +70,10 @@ function compareInputs(a: DetectorInput, b: DetectorInput): number {
  */
 export class DetectorSet {
   private readonly members: Member[] = [];
+  private readonly grouping: CauseGrouping | undefined;
 
   constructor(settings: DetectorSetSettings, options: { latencyRegression?: LatencyRegressionSettings } = {}) {
+    this.grouping = settings.oneAlertPerCause ? new CauseGrouping() : undefined;
     const add = <K extends DetectorInputKind>(rule: string, kind: K, enabled: boolean, create: () => Detector<InputOf<K>>): void => {
       if (!enabled) return;
       const detector = create();
@@ -88,6 +95,18 @@ export class DetectorSet {
     add(BUDGET_BURN_RULE, 'spend', settings.budgetBurn.enabled && settings.budgetBurn.budgets.length > 0, () => new BudgetBurnDetector(settings.budgetBurn));
     add(GPU_WASTE_RULE, 'gpu_pool', settings.gpuWaste.enabled, () => new GpuWasteDetector(settings.gpuWaste));
     add(QUEUE_SATURATION_RULE, 'queue', settings.queueSaturation.enabled, () => new QueueSaturationDetector(settings.queueSaturation));
+    if (settings.cardinalityOverflow.enabled) {
+      // Every kind of window carries the key's dimensions: this rule reads them all.
+      const overflow = new CardinalityOverflowDetector(settings.cardinalityOverflow);
+      this.members.push({
+        rule: CARDINALITY_OVERFLOW_RULE,
+        observe: (input) => overflow.observe(input),
+        advance: (watermark) => overflow.advance(watermark),
+        get size() {
+          return overflow.size;
+        },
+      });
+    }
   }
 
   /** The rules this set runs. */
@@ -99,7 +118,7 @@ export class DetectorSet {
   observe(input: DetectorInput): Alert[] {
     const alerts: Alert[] = [];
     for (const member of this.members) alerts.push(...member.observe(input));
-    return alerts.sort(compareAlerts);
+    return this.publishable(alerts.sort(compareAlerts));
   }
 
   /**
@@ -108,7 +127,11 @@ export class DetectorSet {
    * resolved). Call it when the pipeline's watermark advances.
    */
   advance(watermark: number): Alert[] {
-    return this.members.flatMap((member) => member.advance(watermark)).sort(compareAlerts);
+    return this.publishable(this.members.flatMap((member) => member.advance(watermark)).sort(compareAlerts));
+  }
+
+  private publishable(alerts: Alert[]): Alert[] {
+    return this.grouping && alerts.length > 0 ? this.grouping.filter(alerts) : alerts;
   }
 
   /**

@@ -25,6 +25,17 @@ export function formatMoney(amount: number, currency: string): string {
   return format.format(amount);
 }
 
+/** Amounts below one unit with three significant digits ($0.00312), so prices per token stay readable; larger ones as formatMoney. */
+export function formatSmallMoney(amount: number, currency: string): string {
+  if (amount === 0 || Math.abs(amount) >= 1) return formatMoney(amount, currency);
+  const digits = Math.min(8, Math.max(2, 2 - Math.floor(Math.log10(Math.abs(amount)))));
+  try {
+    return new Intl.NumberFormat('en-US', { style: 'currency', currency, minimumFractionDigits: digits, maximumFractionDigits: digits }).format(amount);
+  } catch {
+    return `${amount.toFixed(digits)} ${currency}`;
+  }
+}
+
 /** 45 s, 15 min, 2 h 30 min, 3 d 4 h. */
 export function formatDuration(ms: number): string {
   const minutes = Math.round(ms / 60_000);
@@ -60,7 +71,7 @@ export function formatMetric(metric: ModelMetric, value: number, currency = 'USD
     case 'error_rate':
       return `${(value * 100).toFixed(value >= 0.1 ? 0 : 1)}%`;
     case 'cost_per_1k_tokens':
-      return `${formatMoney(value, currency)} per 1k tokens`;
+      return `${formatSmallMoney(value, currency)} per 1k tokens`;
   }
 }
 

@@ -36,9 +36,11 @@ export { SpendSpikeDetector, SPEND_SPIKE_RULE, spendSpikeSchema, type SpendSpike
 export { GpuWasteDetector, GPU_WASTE_RULE, gpuWasteSchema, type GpuWasteSettings } from './waste.js';
 export { BudgetBurnDetector, BUDGET_BURN_RULE, budgetBurnSchema, budgetSchema, budgetPeriod, type Budget, type BudgetBurnSettings } from './budget-burn.js';
 export { QueueSaturationDetector, QUEUE_SATURATION_RULE, queueSaturationSchema, type QueueSaturationSettings } from './queue-saturation.js';
+export { CardinalityOverflowDetector, CARDINALITY_OVERFLOW_RULE, cardinalityOverflowSchema, OVERFLOW_DIMENSION_VALUE, type CardinalityOverflowSettings } from './cardinality-overflow.js';
 export { RegionalLatencyDetector, REGIONAL_LATENCY_RULE, regionalLatencySchema, type RegionalLatencySettings } from './regional-latency.js';
 
-// All of them as one component.
+// All of them as one component, one page per cause.
+export { CauseGrouping } from './cause-grouping.js';
 export { DetectorSet, detectorSetSchema, compareAlerts, type DetectorSetSettings } from './engine.js';
 
 // Playbooks.

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /**
  * What the detectors consume: rollup-shaped records, one per key and tumbling window, in window
  * order per key. The pipeline maps its rollups onto these; `costline detect` and tests build them
@@ -67,6 +69,11 @@ export interface GpuUtilization {
   workload: GpuWorkload;
   /** What the GPU costs per hour, currency units; the pool's rate when absent. */
   hourlyRate?: number;
+  /**
+   * DCGM reported an XID error code for the GPU in the window (last_xid set: fell off the bus,
+   * double-bit ECC, ...): it is broken, not idle, and is not counted as waste. Absent: healthy.
+   */
+  faulted?: boolean;
 }
 
 /** The GPUs of one pool (a cluster's allocation to a model version, a team, a training job) over one window. */
@@ -111,6 +118,19 @@ export const MODEL_METRICS = {
 
 export type ModelMetric = keyof typeof MODEL_METRICS;
 export const MODEL_METRIC_NAMES = Object.keys(MODEL_METRICS) as ModelMetric[];
+
+/**
+ * The smallest change of each model metric worth a person's attention, in the metric's unit: about
+ * the smallest delay a person notices (100 ms), one error in a hundred requests. Tokens per
+ * second per GPU and cost per 1k tokens have none here: their floor is the money at stake per hour.
+ */
+export const MIN_ABSOLUTE_CHANGE: Record<ModelMetric, number> = { latency_p95_ms: 100, ttft_p95_ms: 100, tokens_per_gpu_second: 0, error_rate: 0.01, cost_per_1k_tokens: 0 };
+
+/** A per-metric absolute floor setting (minAbsoluteChange), each metric defaulting to MIN_ABSOLUTE_CHANGE. */
+export function minAbsoluteChangeSchema() {
+  const shape = Object.fromEntries(MODEL_METRIC_NAMES.map((metric) => [metric, z.number().min(0).default(MIN_ABSOLUTE_CHANGE[metric])])) as Record<ModelMetric, z.ZodDefault<z.ZodNumber>>;
+  return z.strictObject(shape).default({ ...MIN_ABSOLUTE_CHANGE });
+}
 
 /** The metric's value in the window, or undefined when the window cannot say (no requests, no tokens). */
 export function modelMetric(window: ModelWindow, metric: ModelMetric): number | undefined {

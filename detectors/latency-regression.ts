@@ -1,6 +1,7 @@
 import { median } from 'simple-statistics';
 import type { Alert } from '../schemas/index.js';
 import { AlertEpisode, type EpisodePolicy } from './alert-episode.js';
+import { robustLocationScale } from './robust-statistics.js';
 
 export const LATENCY_REGRESSION_RULE = 'latency_p95_regression';
 
@@ -10,6 +11,12 @@ export interface LatencyRegressionSettings extends EpisodePolicy {
   ratio: number;
   minDeltaMs: number;
   minRequests: number;
+  /**
+   * The jump must also be this many robust standard deviations of the series' own window-to-window
+   * spread (on a log scale): a p95 over 40 requests swings by ×1.5 on its own, one over 4,000 does not.
+   * Absent: no such margin (the configuration's default is 4).
+   */
+  minZ?: number;
 }
 
 /** One window of one series, as this detector needs it. */
@@ -35,8 +42,10 @@ function describeKey(dimensions: Record<string, string>, key: string): string {
 }
 
 /**
- * Latency p95 of a series against its own trailing median. Windows that breach do not enter the
- * history, so a sustained regression does not become its own baseline and resolve itself.
+ * Latency p95 of a series against its own trailing median, by a relative, an absolute and a
+ * noise-aware margin (the series' own spread, so a low-traffic key's noisy p95 does not page).
+ * Windows that breach do not enter the history, so a sustained regression does not become its own
+ * baseline and resolve itself.
  * Pure: windows arrive in order per key with their event time; no clock, no I/O.
  */
 export class LatencyRegressionDetector {
@@ -65,9 +74,12 @@ export class LatencyRegressionDetector {
       this.remember(state, p95);
       return undefined;
     }
+    // Latency is multiplicative: the spread of log p95 is comparable across fast and slow endpoints.
+    const spread = robustLocationScale(state.history.map((v) => Math.log(Math.max(v, 1e-3)))).sigma;
     const baseline = median(state.history);
     const ratio = baseline > 0 ? p95 / baseline : Number.POSITIVE_INFINITY;
-    const breaching = ratio >= this.settings.ratio && p95 - baseline >= this.settings.minDeltaMs;
+    const beyondNoise = Math.log(ratio) >= (this.settings.minZ ?? 0) * spread;
+    const breaching = ratio >= this.settings.ratio && p95 - baseline >= this.settings.minDeltaMs && beyondNoise;
     if (!breaching) this.remember(state, p95);
     const who = describeKey(observation.dimensions, observation.key);
     const evidence = breaching

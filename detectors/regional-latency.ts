@@ -1,10 +1,11 @@
 import { median } from 'simple-statistics';
 import { z } from 'zod';
-import { RollingWindow } from './robust-statistics.js';
+import { poissonUpperTail, robustLocationScale, RollingWindow } from './robust-statistics.js';
 import type { Alert } from '../schemas/index.js';
 import { AlertEpisode, type Verdict } from './alert-episode.js';
+import { carriesOverflow } from './cardinality-overflow.js';
 import { WindowAligner } from './aligned-windows.js';
-import { formatRatio } from './evidence.js';
+import { formatMetric, formatRatio } from './evidence.js';
 import type { ModelWindow } from './inputs.js';
 import { closeSilentSeries, episodeSettingsShape, newSeriesClock, SeriesTable, type EpisodeSeries } from './series-table.js';
 
@@ -29,24 +30,45 @@ export const regionalLatencySchema = z.strictObject({
    */
   usualGapWindows: z.number().int().min(4).max(10_080).default(120),
   usualGapMinHistory: z.number().int().min(2).default(30),
+  /**
+   * The gap must also exceed the usual one by this many robust standard deviations of its own
+   * window-to-window spread (log scale): a p95 over 40 requests swings by ×1.5 on its own.
+   */
+  minZ: z.number().min(0).default(4),
+  /** Errors are pooled over this many recent windows of the region and of its peers: a few errors a minute say little on their own. */
+  errorWindows: z.number().int().min(1).max(60).default(3),
+  /** The region's error rate is degraded when it is at least this much above the peers' (an absolute share)... */
+  minErrorRateIncrease: z.number().min(0).max(1).default(0.02),
+  /** ...with at least this many errors in the pooled windows... */
+  minErrors: z.number().int().min(1).default(5),
+  /** ...and that many errors would happen by chance at the peers' rate (at least `errorRateFloor`) with less than this probability (Poisson). */
+  errorAlpha: z.number().gt(0).lt(0.5).default(1e-4),
+  errorRateFloor: z.number().min(0).max(1).default(0.001),
+  /** Critical from this error rate above the peers' on. */
+  criticalErrorRateIncrease: z.number().min(0).max(1).default(0.1),
   ...episodeSettingsShape({ fireAfter: 2, resolveAfter: 3, staleAfterMs: 30 * 60_000 }),
 });
 
 export type RegionalLatencySettings = z.infer<typeof regionalLatencySchema>;
 
 interface RegionState extends EpisodeSeries {
-  /** Ratios to the peers' median in recent healthy windows (bounded). */
+  /** Log ratios to the peers' median p95 in recent healthy windows (bounded). */
   gaps: RollingWindow;
+  /** Errors and requests of the region and of its peers in the last `errorWindows` windows, oldest first (bounded). */
+  errorCounts: Array<{ errors: number; requests: number; peerErrors: number; peerRequests: number }>;
 }
+
+type RegionalVerdict = Verdict & { peerRegion?: string };
 
 function formatMs(ms: number): string {
   return `${Math.round(ms).toLocaleString('en-US')} ms`;
 }
 
 /**
- * A region's latency p95 against the other regions serving the same model version in the same
- * window: a degradation local to one region (a bad zone, a saturated cluster, a network path)
- * rather than of the version. The evidence names the healthiest peer, where traffic could go, and
+ * A region's latency p95 and error rate against the other regions serving the same model version
+ * in the same window: a degradation local to one region (a bad zone, failed nodes, a saturated
+ * cluster, a network path) rather than of the version. One episode per key whichever signal
+ * breaches; the alert's metric says which. The evidence names the healthiest peer, where traffic could go, and
  * the alert carries it as the `peer_region` dimension for a shift_traffic action.
  */
 export class RegionalLatencyDetector {
@@ -54,7 +76,7 @@ export class RegionalLatencyDetector {
   private readonly regions: SeriesTable<RegionState>;
 
   constructor(private readonly settings: RegionalLatencySettings) {
-    this.regions = new SeriesTable(() => ({ ...newSeriesClock(), dimensions: {}, episode: new AlertEpisode(settings), gaps: new RollingWindow(settings.usualGapWindows) }));
+    this.regions = new SeriesTable(() => ({ ...newSeriesClock(), dimensions: {}, episode: new AlertEpisode(settings), gaps: new RollingWindow(settings.usualGapWindows), errorCounts: [] }));
   }
 
   get size(): number {
@@ -62,6 +84,8 @@ export class RegionalLatencyDetector {
   }
 
   observe(window: ModelWindow): Alert[] {
+    // A folded series mixes many regions (or versions): comparing it with one region means nothing.
+    if (carriesOverflow(window.dimensions)) return [];
     return this.aligner.add(`${window.modelName}|${window.modelVersion}`, window.region, window.windowStart, window.windowEnd, window).flatMap((aligned) => this.compare(aligned.members.map(([, w]) => w)));
   }
 
@@ -96,20 +120,39 @@ export class RegionalLatencyDetector {
   }
 
   /** Undefined when the window itself has too few requests to say anything. */
-  private judge(window: ModelWindow, peers: ModelWindow[], state: RegionState): (Verdict & { peerRegion?: string }) | undefined {
+  private judge(window: ModelWindow, peers: ModelWindow[], state: RegionState): RegionalVerdict | undefined {
     if (window.requests < this.settings.minRequests) return undefined;
     const who = `${window.modelName} ${window.modelVersion} in ${window.region}`;
     const observed = window.latencyP95Ms;
     if (peers.length < this.settings.minPeers) {
+      state.errorCounts = [];
       return { breaching: false, severity: 'warning', metric: 'latency_p95_ms', observed, baseline: observed, score: 1, evidence: `latency p95 of ${who} is ${formatMs(observed)}; too few other regions reporting to compare with` };
     }
+    const latency = this.judgeLatency(window, peers, state, who);
+    const errors = this.judgeErrors(window, peers, state, who);
+    // One verdict per window and key: the degraded signal, the more severe one when both are.
+    if (errors.breaching && (!latency.breaching || (errors.severity === 'critical' && latency.severity !== 'critical'))) return errors;
+    return latency;
+  }
+
+  /** The region's p95 against the peers' median, beyond the region's usual gap and its spread. */
+  private judgeLatency(window: ModelWindow, peers: ModelWindow[], state: RegionState, who: string): RegionalVerdict {
+    const observed = window.latencyP95Ms;
     const baseline = median(peers.map((p) => p.latencyP95Ms));
     const healthiest = [...peers].sort((a, b) => a.latencyP95Ms - b.latencyP95Ms || (a.region < b.region ? -1 : 1))[0]!;
     const ratio = baseline > 0 ? observed / baseline : Number.POSITIVE_INFINITY;
-    const usualGap = state.gaps.length >= this.settings.usualGapMinHistory ? Math.max(1, median(state.gaps.values())) : 1;
-    const breaching = ratio >= this.settings.ratio * usualGap && observed - baseline * usualGap >= this.settings.minDeltaMs;
+    // No verdict until the usual gap and its spread are known: one region's p95 over a few dozen
+    // requests is too noisy to compare raw.
+    const known = state.gaps.length >= this.settings.usualGapMinHistory;
+    const usual = known ? robustLocationScale(state.gaps.values()) : { median: 0, sigma: 0 };
+    const usualGap = Math.max(1, Math.exp(usual.median));
+    const breaching =
+      known &&
+      ratio >= this.settings.ratio * usualGap &&
+      observed - baseline * usualGap >= this.settings.minDeltaMs &&
+      Math.log(ratio / usualGap) >= this.settings.minZ * usual.sigma;
     // Breaching windows stay out of the usual gap: a lasting degradation does not become the norm.
-    if (!breaching && Number.isFinite(ratio)) state.gaps.push(ratio);
+    if (!breaching && Number.isFinite(ratio) && ratio > 0) state.gaps.push(Math.log(ratio));
     const peerList = peers.length <= 3 ? ` (${peers.map((p) => `${p.region} ${formatMs(p.latencyP95Ms)}`).join(', ')})` : '';
     const evidence = breaching
       ? `latency p95 of ${who} is ${formatMs(observed)}, ${formatRatio(ratio)} the median of the other ${peers.length} region${peers.length === 1 ? '' : 's'} serving it, ${formatMs(baseline)}${peerList}${usualGap > 1 ? ` (its usual gap is ${formatRatio(usualGap)})` : ''}; ${healthiest.region} is the fastest at ${formatMs(healthiest.latencyP95Ms)}`
@@ -121,6 +164,44 @@ export class RegionalLatencyDetector {
       observed,
       baseline,
       score: ratio,
+      evidence,
+      peerRegion: healthiest.region,
+    };
+  }
+
+  /**
+   * The region's error rate against its peers', errors pooled over the last few windows: breaching
+   * when the excess is large in absolute terms, rests on enough errors, and could hardly happen by
+   * chance at the peers' rate.
+   */
+  private judgeErrors(window: ModelWindow, peers: ModelWindow[], state: RegionState, who: string): RegionalVerdict {
+    state.errorCounts.push({
+      errors: window.errors,
+      requests: window.requests,
+      peerErrors: peers.reduce((sum, p) => sum + p.errors, 0),
+      peerRequests: peers.reduce((sum, p) => sum + p.requests, 0),
+    });
+    if (state.errorCounts.length > this.settings.errorWindows) state.errorCounts.shift();
+    const total = (field: 'errors' | 'requests' | 'peerErrors' | 'peerRequests') => state.errorCounts.reduce((sum, c) => sum + c[field], 0);
+    const errors = total('errors');
+    const requests = total('requests');
+    const rate = requests > 0 ? errors / requests : 0;
+    const peerRate = total('peerRequests') > 0 ? total('peerErrors') / total('peerRequests') : 0;
+    const excess = rate - peerRate;
+    const p = poissonUpperTail(errors, requests * Math.max(peerRate, this.settings.errorRateFloor));
+    const breaching = errors >= this.settings.minErrors && excess >= this.settings.minErrorRateIncrease && p < this.settings.errorAlpha;
+    const healthiest = [...peers].sort((a, b) => a.errors / a.requests - b.errors / b.requests || (a.region < b.region ? -1 : 1))[0]!;
+    const minutes = state.errorCounts.length;
+    const evidence = breaching
+      ? `error rate of ${who} is ${formatMetric('error_rate', rate)} over the last ${minutes} min (${errors} of ${requests} requests), against ${formatMetric('error_rate', peerRate)} in the other ${peers.length} region${peers.length === 1 ? '' : 's'} serving it (Poisson p=${p.toPrecision(2)}); ${healthiest.region} is the healthiest`
+      : `error rate of ${who} is ${formatMetric('error_rate', rate)}, in line with ${formatMetric('error_rate', peerRate)} in the other regions`;
+    return {
+      breaching,
+      severity: excess >= this.settings.criticalErrorRateIncrease ? 'critical' : 'warning',
+      metric: 'error_rate',
+      observed: rate,
+      baseline: peerRate,
+      score: excess,
       evidence,
       peerRegion: healthiest.region,
     };

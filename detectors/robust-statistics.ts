@@ -222,3 +222,38 @@ export function cliffsDelta(first: readonly number[], second: readonly number[])
   if (first.length === 0 || second.length === 0) return 0;
   return (2 * mannWhitneyU(first, second).u) / (first.length * second.length) - 1;
 }
+
+/**
+ * P(X ≥ k) for X ~ Poisson(λ): how surprising k events (errors in a window) are when λ were
+ * expected. Summed upward from k in log space, so a tiny tail stays accurate instead of being
+ * 1 minus nearly 1.
+ */
+export function poissonUpperTail(k: number, lambda: number): number {
+  if (k <= 0) return 1;
+  if (!(lambda > 0)) return 0;
+  if (k <= lambda) {
+    // The bulk is below k: 1 − P(X < k), summed over the (few) terms below k.
+    let term = Math.exp(-lambda);
+    let below = term;
+    for (let i = 1; i < k; i += 1) {
+      term *= lambda / i;
+      below += term;
+    }
+    return Math.max(0, 1 - below);
+  }
+  let logTerm = -lambda + k * Math.log(lambda) - logFactorial(k);
+  let tail = 0;
+  for (let i = k; i < k + 1000; i += 1) {
+    const term = Math.exp(logTerm);
+    tail += term;
+    if (term < tail * 1e-12) break;
+    logTerm += Math.log(lambda) - Math.log(i + 1);
+  }
+  return Math.min(1, tail);
+}
+
+function logFactorial(n: number): number {
+  let sum = 0;
+  for (let i = 2; i <= n; i += 1) sum += Math.log(i);
+  return sum;
+}

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Alert } from '../schemas/index.js';
 import { AlertEpisode, type Verdict } from './alert-episode.js';
+import { WindowAligner } from './aligned-windows.js';
 import { DailyProfile } from './daily-profile.js';
 import { describeDimensions, formatDuration, formatMoney, formatPercent, formatRatio } from './evidence.js';
 import type { CostContribution, SpendWindow } from './inputs.js';
@@ -26,6 +27,17 @@ export const spendSpikeSchema = z.strictObject({
   minZ: z.number().min(0).default(4),
   /** ...and at least this much money per hour above it, so small spends never page. */
   minExcessPerHour: z.number().min(0).default(1),
+  /**
+   * The money floor of egress. Bytes leaving for the internet cost little next to GPUs, but a surge
+   * of them is a symptom (a client turned on verbose streaming or logprobs, a scraper) worth a look
+   * before the bill comes: the ratio and spread conditions stay, the floor is lower.
+   */
+  egressMinExcessPerHour: z.number().min(0).default(0.1),
+  /**
+   * Egress is judged per model and region, all versions together: a rollout moves traffic (and its
+   * bytes) from one version to the other without anyone sending more.
+   */
+  egressAcrossVersions: z.boolean().default(true),
   /** The spread is at least this share of the baseline: a perfectly flat spend does not make a wiggle a spike. */
   minRelativeSpread: z.number().min(0).default(0.05),
   /** Critical from this ratio on. */
@@ -52,15 +64,30 @@ function contributorKey(dimensions: Record<string, string>): string {
     .join(',');
 }
 
+/** The egress of every version of one model in one region in one window, as one window keyed `model|region|egress`. */
+function sumAcrossVersions(windows: SpendWindow[]): SpendWindow {
+  const first = windows[0]!;
+  const { model_name: model = '', region = '' } = first.dimensions;
+  return {
+    ...first,
+    key: `${model}|${region}|egress`,
+    dimensions: { model_name: model, region },
+    cost: windows.reduce((sum, w) => sum + w.cost, 0),
+    breakdown: windows.flatMap((w) => w.breakdown),
+  };
+}
+
 /**
  * The cost rate of one owner (team, experiment, environment), one model version in one region, or
- * egress, against a robust baseline: the median and MAD of its recent clean windows, or, once
+ * egress (per model and region, all versions together), against a robust baseline: the median and MAD of its recent clean windows, or, once
  * there are `seasonalMinDays` days of history, the median of the same time of day over past days
  * (spend that peaks every afternoon is not a spike every afternoon). The evidence names who spends
  * most of the spike, from the windows' cost breakdown.
  */
 export class SpendSpikeDetector {
   private readonly series: SeriesTable<SpendSeries>;
+  /** Egress windows of the versions of one model in one region, lined up to be summed. */
+  private readonly egress = new WindowAligner<SpendWindow>();
 
   constructor(private readonly settings: SpendSpikeSettings) {
     if (settings.seasonalMinDays > settings.seasonalDays) throw new Error(`spend spike seasonalMinDays (${settings.seasonalMinDays}) cannot exceed seasonalDays (${settings.seasonalDays})`);
@@ -79,6 +106,14 @@ export class SpendSpikeDetector {
   }
 
   observe(window: SpendWindow): Alert[] {
+    const { model_name: model, model_version: version, region } = window.dimensions;
+    if (window.scope === 'egress' && this.settings.egressAcrossVersions && model !== undefined && version !== undefined && region !== undefined) {
+      return this.egress.add(`${model}|${region}`, version, window.windowStart, window.windowEnd, window).flatMap((aligned) => this.judge(sumAcrossVersions(aligned.members.map(([, w]) => w))));
+    }
+    return this.judge(window);
+  }
+
+  private judge(window: SpendWindow): Alert[] {
     const state = this.series.admit(window.key, window.windowStart, window.windowEnd);
     if (!state) return [];
     state.dimensions = window.dimensions;
@@ -95,7 +130,8 @@ export class SpendSpikeDetector {
     const sigma = Math.max(recentSigma, this.settings.minRelativeSpread * baseline);
     const excess = rate - baseline;
     const ratio = baseline > 0 ? rate / baseline : Number.POSITIVE_INFINITY;
-    const breaching = ratio >= this.settings.ratio && excess >= this.settings.minZ * sigma && excess >= this.settings.minExcessPerHour;
+    const floor = window.scope === 'egress' ? this.settings.egressMinExcessPerHour : this.settings.minExcessPerHour;
+    const breaching = ratio >= this.settings.ratio && excess >= this.settings.minZ * sigma && excess >= floor;
     // The daily profile learns every window (a median over days shrugs off one day's spike, and
     // a spike that comes back every day at the same hour is the pattern); the recent baseline
     // only clean ones, so a sustained spike does not become its own baseline.
@@ -119,7 +155,8 @@ export class SpendSpikeDetector {
   }
 
   advance(watermark: number): Alert[] {
-    return closeSilentSeries(this.series, watermark - this.settings.staleAfterMs, SPEND_SPIKE_RULE, () => 'cost_per_hour');
+    const egress = this.egress.flush(watermark).flatMap((aligned) => this.judge(sumAcrossVersions(aligned.members.map(([, w]) => w))));
+    return [...egress, ...closeSilentSeries(this.series, watermark - this.settings.staleAfterMs, SPEND_SPIKE_RULE, (key) => (key.endsWith('|egress') ? 'egress_cost_per_hour' : 'cost_per_hour'))];
   }
 
   private learn(state: SpendSeries, windowStart: number, rate: number): void {

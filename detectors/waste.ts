@@ -1,18 +1,23 @@
 import { z } from 'zod';
 import type { Alert } from '../schemas/index.js';
 import { AlertEpisode, type Verdict } from './alert-episode.js';
-import { describeDimensions, formatDuration, formatMoney } from './evidence.js';
-import type { GpuPoolWindow } from './inputs.js';
+import { describeDimensions, formatDuration, formatMoney, formatPercent } from './evidence.js';
+import type { GpuPoolWindow, GpuUtilization } from './inputs.js';
 import { closeSilentSeries, episodeSettingsShape, newSeriesClock, SeriesTable, type EpisodeSeries } from './series-table.js';
 
 export const GPU_WASTE_RULE = 'gpu_waste';
 
 export const gpuWasteSchema = z.strictObject({
   enabled: z.boolean().default(true),
-  /** A GPU whose mean utilization in a window is below this percentage is idle in that window (unassigned GPUs always are). */
+  /** A GPU whose own mean utilization in a window is below this percentage is idle in that window (unassigned GPUs always are). */
   utilizationBelowPct: z.number().min(0).max(100).default(10),
-  /** How long a GPU must stay idle before it counts as waste: a short lull between batches is not. */
-  sustainedMs: z.number().int().min(60_000).default(30 * 60_000),
+  /**
+   * How long a GPU must stay idle before it counts as waste: longer than a checkpoint, an
+   * evaluation pass or a data-loader stall, which leave a training job's GPUs at 0% for minutes.
+   */
+  sustainedMs: z.number().int().min(60_000).default(15 * 60_000),
+  /** A GPU missing from at most this many windows in a row (a lost scrape) keeps its idle streak; longer, it starts over. */
+  maxGapWindows: z.number().int().min(0).max(60).default(2),
   /** Idle GPUs a pool needs before it is reported... */
   minGpus: z.number().int().min(1).default(1),
   /** ...and money per hour at stake. */
@@ -25,21 +30,36 @@ export const gpuWasteSchema = z.strictObject({
 
 export type GpuWasteSettings = z.infer<typeof gpuWasteSchema>;
 
+interface IdleStreak {
+  /** Window start the GPU was first idle in this streak. */
+  since: number;
+  /** Window end the GPU was last seen (idle). */
+  lastSeenEnd: number;
+}
+
 interface PoolState extends EpisodeSeries {
-  /** When each currently idle GPU became idle: rebuilt every window, so bounded by the pool's size. */
-  idleSince: Map<string, number>;
+  /** Each GPU currently in an idle streak: bounded by the pool's GPUs (streaks of vanished GPUs expire). */
+  idle: Map<string, IdleStreak>;
+}
+
+interface WastedGpu {
+  gpu: GpuUtilization;
+  idleForMs: number;
+  hourlyRate: number;
 }
 
 /**
- * GPUs allocated and idle or under-utilized for a sustained time, per pool, with the money at stake
- * per hour (the idle GPUs' hourly rates). The evidence names the node holding most of them, where
- * a scale-down starts.
+ * GPUs allocated and idle or under-utilized for a sustained time, per pool: each GPU on its own
+ * utilization, so a pool whose mean looks busy still shows the GPUs that sit idle in it. The money
+ * at stake is the idle GPUs' hourly rates. A GPU that raised an XID error is broken rather than
+ * idle (replace it, do not scale it down) and is not counted. The evidence names the node holding
+ * most of the idle money, where a scale-down starts.
  */
 export class GpuWasteDetector {
   private readonly pools: SeriesTable<PoolState>;
 
   constructor(private readonly settings: GpuWasteSettings) {
-    this.pools = new SeriesTable(() => ({ ...newSeriesClock(), dimensions: {}, idleSince: new Map(), episode: new AlertEpisode(settings) }));
+    this.pools = new SeriesTable(() => ({ ...newSeriesClock(), dimensions: {}, idle: new Map(), episode: new AlertEpisode(settings) }));
   }
 
   get size(): number {
@@ -50,19 +70,25 @@ export class GpuWasteDetector {
     const state = this.pools.admit(window.key, window.windowStart, window.windowEnd);
     if (!state) return [];
     state.dimensions = window.dimensions;
-    const idleSince = new Map<string, number>();
+    const windowMs = window.windowEnd - window.windowStart;
+    const gapMs = this.settings.maxGapWindows * windowMs;
+    const idle = new Map<string, IdleStreak>();
+    const wasted: WastedGpu[] = [];
     for (const gpu of window.gpus) {
-      const idle = gpu.workload === 'unassigned' || gpu.utilizationPct < this.settings.utilizationBelowPct;
-      if (idle) idleSince.set(gpu.gpu, state.idleSince.get(gpu.gpu) ?? window.windowStart);
+      const isIdle = !gpu.faulted && (gpu.workload === 'unassigned' || gpu.utilizationPct < this.settings.utilizationBelowPct);
+      if (!isIdle) continue;
+      const known = state.idle.get(gpu.gpu);
+      // A streak survives a lost scrape or two, not a longer absence.
+      const since = known && window.windowStart - known.lastSeenEnd <= gapMs ? known.since : window.windowStart;
+      idle.set(gpu.gpu, { since, lastSeenEnd: window.windowEnd });
+      const idleForMs = window.windowEnd - since;
+      if (idleForMs >= this.settings.sustainedMs) wasted.push({ gpu, idleForMs, hourlyRate: gpu.hourlyRate ?? window.hourlyRatePerGpu });
     }
-    state.idleSince = idleSince;
-    const wasted = window.gpus.filter((gpu) => {
-      const since = idleSince.get(gpu.gpu);
-      return since !== undefined && window.windowEnd - since >= this.settings.sustainedMs;
-    });
-    const rateOf = (gpu: GpuPoolWindow['gpus'][number]): number => gpu.hourlyRate ?? window.hourlyRatePerGpu;
-    const atStake = wasted.reduce((sum, gpu) => sum + rateOf(gpu), 0);
-    const poolCost = window.gpus.reduce((sum, gpu) => sum + rateOf(gpu), 0);
+    // GPUs absent from this window keep their streak for the gap's length.
+    for (const [id, streak] of state.idle) if (!idle.has(id) && window.windowEnd - streak.lastSeenEnd <= gapMs + windowMs) idle.set(id, streak);
+    state.idle = idle;
+    const atStake = wasted.reduce((sum, w) => sum + w.hourlyRate, 0);
+    const poolCost = window.gpus.reduce((sum, gpu) => sum + (gpu.hourlyRate ?? window.hourlyRatePerGpu), 0);
     const breaching = wasted.length >= this.settings.minGpus && atStake >= this.settings.minMoneyPerHour;
     const verdict: Verdict = {
       breaching,
@@ -71,7 +97,7 @@ export class GpuWasteDetector {
       observed: atStake,
       baseline: poolCost,
       score: window.gpus.length > 0 ? wasted.length / window.gpus.length : 0,
-      evidence: this.evidence(window, wasted, idleSince, atStake, breaching),
+      evidence: this.evidence(window, wasted, atStake, poolCost, breaching),
     };
     const alert = state.episode.step({ rule: GPU_WASTE_RULE, key: window.key, dimensions: window.dimensions, windowStart: window.windowStart, windowEnd: window.windowEnd }, verdict);
     return alert ? [alert] : [];
@@ -81,14 +107,21 @@ export class GpuWasteDetector {
     return closeSilentSeries(this.pools, watermark - this.settings.staleAfterMs, GPU_WASTE_RULE, () => 'idle_gpu_cost_per_hour');
   }
 
-  private evidence(window: GpuPoolWindow, wasted: GpuPoolWindow['gpus'], idleSince: Map<string, number>, atStake: number, breaching: boolean): string {
+  private evidence(window: GpuPoolWindow, wasted: WastedGpu[], atStake: number, poolCost: number, breaching: boolean): string {
     const who = describeDimensions(window.dimensions);
     if (!breaching) return `${wasted.length} of ${window.gpus.length} GPUs of ${who} idle for ${formatDuration(this.settings.sustainedMs)} or more; nothing worth scaling down`;
-    const perNode = new Map<string, number>();
-    for (const gpu of wasted) perNode.set(gpu.node, (perNode.get(gpu.node) ?? 0) + 1);
-    const [node, onNode] = [...perNode].sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1))[0]!;
-    const shortest = Math.min(...wasted.map((gpu) => window.windowEnd - idleSince.get(gpu.gpu)!));
-    const where = perNode.size > 1 ? ` (${onNode} on node ${node})` : ` (on node ${node})`;
-    return `${wasted.length} of ${window.gpus.length} GPUs of ${who} below ${this.settings.utilizationBelowPct}% utilization for ${formatDuration(shortest)} or more${where}: ${formatMoney(atStake, window.currency)}/h at stake; scale down or release them`;
+    const perNode = new Map<string, { gpus: number; money: number }>();
+    for (const { gpu, hourlyRate } of wasted) {
+      if (!gpu.node) continue;
+      const node = perNode.get(gpu.node) ?? { gpus: 0, money: 0 };
+      node.gpus += 1;
+      node.money += hourlyRate;
+      perNode.set(gpu.node, node);
+    }
+    const top = [...perNode].sort(([a, x], [b, y]) => y.money - x.money || (a < b ? -1 : 1))[0];
+    const where = !top ? '' : perNode.size > 1 ? ` (${top[1].gpus} on node ${top[0]})` : ` (on node ${top[0]})`;
+    const shortest = Math.min(...wasted.map((w) => w.idleForMs));
+    const share = poolCost > 0 ? `, ${formatPercent(atStake / poolCost)} of the pool's cost` : '';
+    return `${wasted.length} of ${window.gpus.length} GPUs of ${who} below ${this.settings.utilizationBelowPct}% utilization for ${formatDuration(shortest)} or more${where}: ${formatMoney(atStake, window.currency)}/h at stake${share}; scale down or release them`;
   }
 }

@@ -84,15 +84,17 @@ export const sinkSchema = z.strictObject({
 
 export const latencyRegressionSchema = z.strictObject({
   /** Windows of the key's own history the trailing median is taken over. */
-  historyWindows: z.number().int().min(3).max(1440).default(15),
-  /** No verdict before this many windows of history: a new key has no baseline yet. */
-  minHistory: z.number().int().min(2).default(5),
+  historyWindows: z.number().int().min(3).max(1440).default(60),
+  /** No verdict before this many windows of history: a new key has no baseline (nor spread) yet. */
+  minHistory: z.number().int().min(2).default(10),
   /** Fire when p95 exceeds the trailing median by this factor ... */
   ratio: z.number().gt(1).default(1.5),
   /** ... and by at least this many milliseconds, so a fast endpoint's jitter stays quiet. */
   minDeltaMs: z.number().min(0).default(50),
   /** Requests a window needs for its p95 to count. */
   minRequests: z.number().int().min(1).default(20),
+  /** ... and by this many robust standard deviations of the key's own log p95: its usual noise is not a regression. */
+  minZ: z.number().min(0).default(4),
   /** Consecutive breaching windows before firing, and clean ones before resolving. */
   fireAfter: z.number().int().min(1).default(2),
   resolveAfter: z.number().int().min(1).default(3),

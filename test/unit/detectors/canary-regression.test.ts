@@ -90,4 +90,32 @@ describe('canary regression of a new version against the previous one', () => {
     detector.advance(T0 + 60 * MIN);
     expect(detector.size).toBeLessThanOrEqual(settings.maxVersions);
   });
+
+  it('compares only the windows both versions reported in: a previous version gone silent is no baseline', () => {
+    const detector = new CanaryRegressionDetector(settings);
+    const random = new Random(4);
+    const alerts: Alert[] = [];
+    for (let i = 0; i < 70; i += 1) {
+      // v1 loses its replicas at window 35; v2 slows down from then on, with nothing to compare it with.
+      if (i < 35) alerts.push(...detector.observe(modelWindow(i, { latencyP95Ms: 800 + 30 * random.normal() })));
+      if (i >= 20) alerts.push(...detector.observe(modelWindow(i, { modelVersion: 'v2', latencyP95Ms: (i < 35 ? 800 : 1600) + 30 * random.normal() })));
+    }
+    expect(alerts).toEqual([]);
+  });
+
+  it('needs enough errors before an error rate can be worse: 0 → 1 error in a window of 20 requests is not a regression', () => {
+    const alerts = rollout(() => ({ errors: 1, requests: 20 }));
+    // v2's 8th window (27) would do for the rank test; 10 errors in the compared windows take until window 29.
+    expect(alerts.find((a) => a.status === 'firing')).toMatchObject({ metric: 'error_rate', window_start: T0 + 30 * MIN });
+  });
+
+  it('does not page for a costlier canary whose extra cost is cents per hour, and does when it is dollars', () => {
+    const costOnly = canaryRegressionSchema.parse({ metrics: ['cost_per_1k_tokens'] });
+    // The previous version costs 0.8 per 60k tokens; the new one 1.5 times as much per token.
+    const small = rollout(() => ({ inputTokens: 700, outputTokens: 300, cost: (1000 * 0.8 * 1.5) / 60_000 }), 60, new CanaryRegressionDetector(costOnly));
+    const large = rollout(() => ({ cost: 0.8 * 1.5 }), 60, new CanaryRegressionDetector(costOnly));
+    expect(small).toEqual([]);
+    expect(large.find((a) => a.status === 'firing')).toMatchObject({ metric: 'cost_per_1k_tokens' });
+  });
 });
+

@@ -90,6 +90,31 @@ describe('change-point scorer', () => {
     expect(scores.slice(first + 1, first + DEFAULT_CHANGE_POINT_SCORER.onsetHoldPoints + 1).every((s) => s.score === 0)).toBe(true);
   });
 
+  it('scores an event once at any threshold: a later point less surprising than a recent one scores 0', () => {
+    const values = noisy(1100, 8);
+    values[1000]! += 60;
+    values[1010]! += 40;
+    const settings = changePointScorerSchema.parse({ onsetHoldPoints: 0 });
+    const scores = scoreSeries(values, new ChangePointScorer(settings));
+    expect(scores[1000]!.alarm).toBe(true);
+    expect(scores[1010]!.surprise).toBeGreaterThan(settings.operatingSurprise);
+    expect(scores[1010]!.score).toBe(0);
+    // Without the rule the smaller spike would be a second detection.
+    expect(scoreSeries(values, new ChangePointScorer({ ...settings, recordPoints: 0 }))[1010]!.alarm).toBe(true);
+  });
+
+  it('stops alarming on a spike the series keeps repeating every few days', () => {
+    const values = noisy(9000, 7);
+    const spikes = Array.from({ length: 12 }, (_, k) => 1000 + 700 * k);
+    for (const at of spikes) values[at]! += 60;
+    const alarms = alarmsAt(scoreSeries(values));
+    expect(alarms).toContain(spikes[0]);
+    for (const at of spikes.slice(-3)) expect(alarms).not.toContain(at);
+    // Without the peaks memory each one is news again: the two-day calibration has forgotten the last.
+    const forgetful = alarmsAt(scoreSeries(values, new ChangePointScorer({ ...DEFAULT_CHANGE_POINT_SCORER, peakBlocks: 0 })));
+    for (const at of spikes.slice(-3)) expect(forgetful).toContain(at);
+  });
+
   it('learns a daily pattern: the same daily peak is not an anomaly day after day', () => {
     const random = new Random(11);
     const day = 288;
@@ -100,6 +125,23 @@ describe('change-point scorer', () => {
     });
     const atPeaks = alarmsAt(scoreSeries(values)).filter((i) => i >= 3 * day && [99, 100, 130, 131].some((edge) => Math.abs((i % day) - edge) <= 3));
     expect(atPeaks).toEqual([]);
+  });
+
+  it('judges a point with the raw baseline where the daily profile has no past days at that time of day', () => {
+    const scorer = new ChangePointScorer();
+    const random = new Random(9);
+    const HOUR = 12 * FIVE_MIN;
+    let last: PointScore | undefined;
+    for (let i = 0; i < 4 * 288; i += 1) {
+      const timestamp = T0 + i * FIVE_MIN;
+      const hourOfDay = Math.floor(((timestamp % 86_400_000) + 86_400_000) % 86_400_000 / HOUR);
+      // The first three days have no points between 12:00 and 13:00; the fourth has one, at 12:30.
+      if (hourOfDay === 12 && (i < 3 * 288 || (timestamp % HOUR) !== 6 * FIVE_MIN)) continue;
+      last = scorer.score(timestamp, 100 + 50 * Math.sin((2 * Math.PI * i) / 288) + random.normal());
+      if (hourOfDay === 12) break;
+      if (i >= 3 * 288) expect(last.model).toBe('seasonal');
+    }
+    expect(last?.model).toBe('raw');
   });
 
   it('explains a daily spike that comes back at about the same time of day', () => {
@@ -157,4 +199,35 @@ describe('change-point detector on model windows', () => {
     expect(detector.observe(modelWindow(0, { requests: 3 }))).toEqual([]);
     expect(detector.size).toBe(0);
   });
+
+  it('does not call one error in a few dozen requests a regression of the error rate', () => {
+    const oneError = (minErrors: number) => {
+      const detector = new ChangePointDetector({ ...settings, metrics: ['error_rate'], minErrors, minAbsoluteChange: { ...settings.minAbsoluteChange, error_rate: 0 } });
+      const alerts = [];
+      for (let i = 0; i < 200; i += 1) alerts.push(...detector.observe(modelWindow(i, { requests: 40, errors: i >= 150 ? 1 : 0 })));
+      return alerts;
+    };
+    expect(oneError(0).length).toBeGreaterThan(0);
+    expect(oneError(settings.minErrors)).toEqual([]);
+  });
+
+  it('fires when errors rise by enough of them to matter', () => {
+    const detector = new ChangePointDetector({ ...settings, metrics: ['error_rate'] });
+    const alerts = [];
+    for (let i = 0; i < 200; i += 1) alerts.push(...detector.observe(modelWindow(i, { requests: 200, errors: i >= 150 ? 12 : 0 })));
+    expect(alerts[0]).toMatchObject({ status: 'firing', metric: 'error_rate' });
+  });
+
+  it('does not page for a p95 moving a few milliseconds, whatever its relative size', () => {
+    const fastEndpoint = (minAbsoluteMs: number) => {
+      const detector = new ChangePointDetector({ ...settings, metrics: ['latency_p95_ms'], minAbsoluteChange: { ...settings.minAbsoluteChange, latency_p95_ms: minAbsoluteMs } });
+      const random = new Random(5);
+      const alerts = [];
+      for (let i = 0; i < 160; i += 1) alerts.push(...detector.observe(modelWindow(i, { latencyP95Ms: (i < 120 ? 20 : 26) + 0.3 * random.normal() })));
+      return alerts;
+    };
+    expect(fastEndpoint(0).length).toBeGreaterThan(0);
+    expect(fastEndpoint(settings.minAbsoluteChange.latency_p95_ms)).toEqual([]);
+  });
 });
+

@@ -41,15 +41,17 @@ function runAll(set: DetectorSet, inputs: DetectorInput[]): Alert[] {
 
 describe('DetectorSet', () => {
   it('routes each input to the detectors that want it: every rule speaks during a fleet-wide incident', () => {
-    const alerts = runAll(new DetectorSet(settings), fleet(120, 80));
+    // Cause grouping off: the change point on eu-west-1's latency is the regional alert's cause and would be absorbed.
+    const alerts = runAll(new DetectorSet({ ...settings, oneAlertPerCause: false }), fleet(120, 80));
     expect(new Set(alerts.filter((a) => a.status === 'firing').map((a) => a.rule))).toEqual(new Set(['regional_latency', 'spend_spike', 'gpu_waste', 'queue_saturation', 'budget_burn', 'change_point']));
   });
 
   it('returns the alerts of each call in a deterministic order: window, rule, key, sequence', () => {
     const batches = runBatches(new DetectorSet(settings), fleet(120, 80));
     for (const batch of batches) expect([...batch].sort(compareAlerts)).toEqual(batch);
-    // One window in which time to first token and latency regress together: two alerts, by key.
-    const set = new DetectorSet(settings);
+    // One window in which time to first token and latency regress together: two alerts, by key
+    // (before cause grouping, which would publish only the first).
+    const set = new DetectorSet({ ...settings, oneAlertPerCause: false });
     const random = new Random(3);
     const both = Array.from({ length: 100 }, (_, i) => set.observe(modelWindow(i, { latencyP95Ms: (i < 80 ? 800 : 2000) + 20 * random.normal(), ttftP95Ms: (i < 80 ? 250 : 900) + 10 * random.normal() }))).find((batch) => batch.length > 1);
     expect(both?.map((a) => a.key)).toEqual(['llama-3.1-70b|v1|us-east-1|latency_p95_ms', 'llama-3.1-70b|v1|us-east-1|ttft_p95_ms']);
@@ -105,11 +107,11 @@ describe('DetectorSet', () => {
 
   it('runs only the enabled detectors, and budget burn only with budgets', () => {
     const set = new DetectorSet(detectorSetSchema.parse({ spendSpike: { enabled: false } }));
-    expect(set.rules).toEqual(['canary_regression', 'change_point', 'regional_latency', 'gpu_waste', 'queue_saturation']);
+    expect(set.rules).toEqual(['canary_regression', 'change_point', 'regional_latency', 'gpu_waste', 'queue_saturation', 'cardinality_overflow']);
   });
 
   it('includes the first latency detector when given its settings', () => {
-    const set = new DetectorSet(detectorSetSchema.parse({}), { latencyRegression: { historyWindows: 10, minHistory: 5, ratio: 1.5, minDeltaMs: 50, minRequests: 20, fireAfter: 2, resolveAfter: 3 } });
+    const set = new DetectorSet(detectorSetSchema.parse({}), { latencyRegression: { historyWindows: 10, minHistory: 5, ratio: 1.5, minDeltaMs: 50, minRequests: 20, minZ: 4, fireAfter: 2, resolveAfter: 3 } });
     expect(set.rules).toContain('latency_p95_regression');
   });
 });

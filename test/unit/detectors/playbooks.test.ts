@@ -118,6 +118,11 @@ describe('playbook engine', () => {
     expect(engine().decide(alert({ severity: 'warning' }))[0]).toMatchObject({ playbook_rule: 'propose rolling back a degraded version', requires_approval: true });
   });
 
+  it('opens a review, without paging, for a dimension past its cardinality limit', () => {
+    const decisions = engine().decide(alert({ rule: 'cardinality_overflow', severity: 'warning', metric: 'overflowing_keys', key: 'cardinality|model_version', dimensions: { dimension: 'model_version' } }));
+    expect(decisions.map((d) => [d.action, d.target_key, d.parameters])).toEqual([['open_review', 'model_version', { queue: 'costline-operators' }]]);
+  });
+
   it('shifts traffic of a slow region to the fastest peer', () => {
     const decisions = engine().decide(alert({ rule: 'regional_latency', key: 'llama-3.1-70b|v2|eu-west-1', dimensions: { model_name: 'llama-3.1-70b', model_version: 'v2', region: 'eu-west-1', peer_region: 'us-west-2' } }));
     expect(decisions[0]).toMatchObject({ action: 'shift_traffic', parameters: { to_region: 'us-west-2', percent: '50' }, target_key: 'llama-3.1-70b|v2|eu-west-1' });

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { median, quantile } from 'simple-statistics';
 import { describe, expect, it } from 'vitest';
-import { cliffsDelta, mannWhitneyU, robustLocationScale, RollingWindow } from '../../../detectors/robust-statistics.js';
+import { cliffsDelta, mannWhitneyU, poissonUpperTail, robustLocationScale, RollingWindow } from '../../../detectors/robust-statistics.js';
 import { TailCalibration, fitGeneralizedPareto } from '../../../detectors/tail-calibration.js';
 import { Random } from './builders.js';
 
@@ -140,3 +140,16 @@ describe('tail calibration (adaptive threshold)', () => {
     expect(fit.scale).toBeCloseTo(2, 0);
   });
 });
+
+describe('poissonUpperTail', () => {
+  it('gives P(X ≥ k) for a Poisson count, in the bulk and far in the tail', () => {
+    expect(poissonUpperTail(0, 3)).toBe(1);
+    expect(poissonUpperTail(2, 5)).toBeCloseTo(1 - Math.exp(-5) * 6, 12);
+    expect(poissonUpperTail(10, 10)).toBeCloseTo(0.5420702855, 9);
+    expect(poissonUpperTail(5, 0.14)).toBeCloseTo(3.989e-7, 9);
+    // Far in the tail the sum stays accurate instead of collapsing to 1 − 1 = 0.
+    expect(poissonUpperTail(50, 0.5)).toBeGreaterThan(1e-81);
+    expect(poissonUpperTail(50, 0.5)).toBeLessThan(1e-79);
+  });
+});
+

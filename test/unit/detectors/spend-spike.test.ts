@@ -82,4 +82,37 @@ describe('spend spike against a robust baseline', () => {
     expect(closed[0]!.evidence).toMatch(/stopped reporting/);
     expect(detector.size).toBe(0);
   });
+
+  it('judges egress per model and region, all versions together: a rollout moving traffic between versions is no surge', () => {
+    const detector = new SpendSpikeDetector(settings);
+    const alerts: Alert[] = [];
+    for (let i = 0; i < 120; i += 1) {
+      // $0.60/h of egress in all; v2 takes over from v1 in steps from window 40.
+      const v2Share = i < 40 ? 0 : Math.min(1, 0.25 * Math.floor((i - 40) / 10 + 1));
+      for (const [version, share] of [['v1', 1 - v2Share], ['v2', v2Share]] as const) {
+        if (share > 0) alerts.push(...detector.observe(egressWindow(i, version, (0.6 / 60) * share)));
+      }
+    }
+    alerts.push(...detector.advance(T0 + 120 * MIN));
+    expect(alerts).toEqual([]);
+  });
+
+  it('fires on an egress surge of a model in a region, naming no version', () => {
+    const detector = new SpendSpikeDetector(settings);
+    const alerts: Alert[] = [];
+    const random = new Random(3);
+    for (let i = 0; i < 60; i += 1) {
+      for (const version of ['v1', 'v2']) alerts.push(...detector.observe(egressWindow(i, version, ((i >= 40 ? 0.4 : 0.05) / 60) * (1 + 0.02 * random.normal()))));
+    }
+    alerts.push(...detector.advance(T0 + 60 * MIN));
+    expect(alerts.map((a) => [a.status, a.key, a.metric])).toEqual([['firing', 'llama-3.1-70b|us-east-1|egress', 'egress_cost_per_hour']]);
+    expect(alerts[0]!.dimensions).toEqual({ model_name: 'llama-3.1-70b', region: 'us-east-1' });
+  });
 });
+
+/** One minute of a version's internet egress, as the pipeline keys it. */
+function egressWindow(i: number, version: string, cost: number): SpendWindow {
+  const dimensions = { model_name: 'llama-3.1-70b', model_version: version, region: 'us-east-1' };
+  return spendWindow(i, cost, { scope: 'egress', key: `llama-3.1-70b|${version}|us-east-1|egress`, dimensions, breakdown: [{ dimensions, cost }] });
+}
+
