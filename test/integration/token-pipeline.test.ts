@@ -14,7 +14,8 @@ import { qualified } from '../../sinks/clickhouse/index.js';
 import { eventually, isolatedConfig } from '../support/services.js';
 
 const MIN = 60_000;
-const config = isolatedConfig('e2e');
+// Seven minutes of history precede the regression: the latency rule judges a key from its fifth window here (ten by default).
+const config = isolatedConfig('e2e', { COSTLINE__detectors__latencyRegression__minHistory: '5' });
 const fleet: ServingKey[] = [
   { model: 'llama-3.1-70b', version: 'v1', region: 'us-east-1', endpoint: 'chat-a', team: 't', ttftMs: 200, perTokenMs: 15 },
   { model: 'llama-3.1-70b', version: 'v2', region: 'us-east-1', endpoint: 'chat-b', team: 't', ttftMs: 200, perTokenMs: 15 },
@@ -125,7 +126,7 @@ describe('token usage, end to end through the real Kafka, Schema Registry and Cl
       await consumer.disconnect();
     }
     const firing = received.find((a) => a.status === 'firing' && a.rule === 'latency_p95_regression');
-    expect(firing).toMatchObject({ rule: 'latency_p95_regression', key: 'llama-3.1-70b|v2|us-east-1' });
+    expect(firing, JSON.stringify(received.map((a) => [a.rule, a.key, a.status, a.evidence]))).toMatchObject({ rule: 'latency_p95_regression', key: 'llama-3.1-70b|v2|us-east-1' });
     expect(firing!.window_start).toBe(start + (regression.startMinute + 1) * MIN);
     // Other rules may see the same regression (against v1, or the series' own baseline); none may blame another key.
     expect(received.map((a) => `${a.rule} ${a.key}`).filter((k) => !k.includes('llama-3.1-70b|v2|us-east-1'))).toEqual([]);
