@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { loadConfig } from '../../config/load.js';
 import type { CostlineConfig } from '../../config/schema.js';
-import { effectiveFromFor, learnGpuRates, type LearnRatesOutcome, type LearnedRateVersion } from '../../core/learned-rates.js';
+import { effectiveFromFor, learnGpuRates, type LearnedGpuRate, type LearnRatesOutcome, type LearnedRateVersion } from '../../core/learned-rates.js';
 import { createClickHouse, migrate } from '../../../sinks/clickhouse/index.js';
 import { readLearnedRates, readRateEvidence, writeLearnedRates } from '../../../sinks/clickhouse/learned-rates.js';
 
@@ -29,6 +29,7 @@ export async function learnRates(client: ClickHouseClient, config: CostlineConfi
 }
 
 const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
+const rateLine = (r: LearnedGpuRate, currency: string) => `  ${r.provider.padEnd(6)} ${r.instanceType.padEnd(26)} ${r.region.padEnd(16)} ${r.perGpuHour.toFixed(4).padStart(10)} ${currency}/GPU-hour`;
 
 function printRun(run: LearnedRatesRun, currency: string): void {
   const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -42,7 +43,7 @@ function printRun(run: LearnedRatesRun, currency: string): void {
     return;
   }
   for (const r of run.rates) {
-    out(`  ${r.provider.padEnd(6)} ${r.instanceType.padEnd(26)} ${r.region.padEnd(16)} ${r.perGpuHour.toFixed(4).padStart(10)} ${currency}/GPU-hour  (${r.gpuHours.toFixed(1)} GPU-hours, ${r.resources} resources)`);
+    out(`${rateLine(r, currency)}  (${r.gpuHours.toFixed(1)} GPU-hours, ${r.resources} resources)`);
   }
   out(run.written ? `stored: estimates use these rates for events from ${iso(run.version.effectiveFrom)} on` : '(dry run: nothing stored)');
 }
@@ -75,7 +76,7 @@ export function registerRatesCommand(program: Command): void {
         if (versions.length === 0) process.stdout.write('no learned rates: run `costline rates learn` once billing has been attributed\n');
         for (const v of versions) {
           process.stdout.write(`from ${iso(v.effectiveFrom)}${v.effectiveFrom > Date.now() ? ' (scheduled)' : ''}\n`);
-          for (const r of v.rates) process.stdout.write(`  ${r.provider.padEnd(6)} ${r.instanceType.padEnd(26)} ${r.region.padEnd(16)} ${r.perGpuHour.toFixed(4).padStart(10)} ${config.cost.currency}/GPU-hour\n`);
+          for (const r of v.rates) process.stdout.write(`${rateLine(r, config.cost.currency)}\n`);
         }
       } finally {
         await client.close();
