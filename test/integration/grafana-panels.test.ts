@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClickHouse, migrate, qualified } from '../../sinks/clickhouse/index.js';
+import { createClickHouse, DecimalText, migrate, qualified } from '../../sinks/clickhouse/index.js';
 import { alertRow, modelRollupRow } from '../../sinks/clickhouse/rows.js';
 import { emptyRollup, foldToken } from '../../pipeline/core/aggregates.js';
 import { rollupKey, rollupKeyId } from '../../pipeline/core/rollup-key.js';
@@ -77,6 +77,16 @@ const alerts: Alert[] = [
   alert({ alert_id: 'a-mistral-v3-us-10', sequence: 1, status: 'resolved', severity: 'warning', window_start: minute(14), episode_start: minute(10), key: 'mistral-7b|v3|us-east-1', dimensions: { model_name: 'mistral-7b', model_version: 'v3', region: 'us-east-1' } }),
 ];
 
+/** What the token traffic above does not carry: every model minute ran on 8 GPUs at 0.25 per minute, with a queue. */
+const GPU_AND_COST = { gpu_count: 8, gpu_seconds: 480, gpu_utilization_mean: 70, memory_saturation_max: 0.82, queue_samples: 4, queue_wait_p95_ms: 120, estimated_cost: new DecimalText('0.25') };
+/** Owner spend: team search runs exp-a for 40 minutes at 0.5 + 0.01 egress a minute, team ads runs nothing but egress. */
+const ownerSpend = Array.from({ length: trafficMinutes }, (_, m) => [
+  { window_start: minute(m) / 1000, window_end: minute(m + 1) / 1000, team: 'search', experiment: 'exp-a', environment: 'prod', gpu_count: 8, gpu_seconds: 480, gpu_utilization_mean: 60, requests: 30, output_tokens: 9000, estimated_cost: new DecimalText('0.5'), egress_cost: new DecimalText('0.01'), version: 1 },
+  { window_start: minute(m) / 1000, window_end: minute(m + 1) / 1000, team: 'ads', experiment: '', environment: 'prod', gpu_count: 0, gpu_seconds: 0, gpu_utilization_mean: 0, requests: 10, output_tokens: 100, estimated_cost: new DecimalText('0'), egress_cost: new DecimalText('0.002'), version: 1 },
+]).flat();
+/** Billing allocated to one version in one region for the first ten minutes. */
+const allocations = Array.from({ length: 10 }, (_, m) => ({ billing_line_id: 'line-1', window_start: minute(m) / 1000, attribution: 'usage', resource_id: 'i-1', provider: 'aws', region: 'eu-west-1', model_name: 'llama-3.1-70b', model_version: 'v2', team: 'search', experiment: 'exp-a', environment: 'prod', billing_currency: 'USD', billed_cost: new DecimalText('0.3'), effective_cost: new DecimalText('0.3'), version: 1 }));
+
 beforeAll(async () => {
   await migrate(client, db);
   // No background merge may hide a panel that forgot FINAL: superseded versions stay on disk.
@@ -92,7 +102,9 @@ beforeAll(async () => {
   }
   const rollupTable = qualified(db, 'model_rollup_1m');
   await client.insert({ table: rollupTable, values: superseded.map((r) => modelRollupRow(r)), format: 'JSONEachRow' });
-  await client.insert({ table: rollupTable, values: latest.map((r) => modelRollupRow(r)), format: 'JSONEachRow' });
+  await client.insert({ table: rollupTable, values: latest.map((r) => ({ ...modelRollupRow(r), ...GPU_AND_COST })), format: 'JSONEachRow' });
+  await client.insert({ table: qualified(db, 'owner_spend_1m'), values: ownerSpend, format: 'JSONEachRow' });
+  await client.insert({ table: qualified(db, 'cost_allocation_1m'), values: allocations, format: 'JSONEachRow' });
   await client.insert({ table: qualified(db, 'alerts'), values: alerts.map((a) => alertRow(a)), format: 'JSONEachRow' });
 });
 
@@ -129,6 +141,35 @@ describe('Grafana dashboards against the real ClickHouse', () => {
     expect(requestsPanel).toBeDefined();
     const [row] = await rowsOf(expandGrafanaSql(requestsPanel!.sql, contexts['every variable at All, 1-minute interval']!));
     expect(Number(row!['Requests'])).toBe(latest.reduce((sum, r) => sum + r.aggregate.tokens.requests, 0));
+  });
+
+  it('sums spend per owner over the range, largest first, GPU utilization weighted by GPU-seconds', async () => {
+    const panel = queries.find((q) => q.panelTitle === 'Spend by team, experiment and environment')!;
+    const rows = await rowsOf(expandGrafanaSql(panel.sql, contexts['every variable at All, 1-minute interval']!));
+    expect(rows.map((r) => [r['Team'], r['Experiment'], Number(r['Spend']).toFixed(6), Number(r['GPU-hours']).toFixed(6)])).toEqual([
+      ['search', 'exp-a', (0.51 * trafficMinutes).toFixed(6), ((480 * trafficMinutes) / 3600).toFixed(6)],
+      ['ads', '', (0.002 * trafficMinutes).toFixed(6), (0).toFixed(6)],
+    ]);
+    expect(Number(rows[0]!['GPU utilization %'])).toBeCloseTo(60, 9);
+  });
+
+  it('puts billed cost beside the estimate of the same version and region, and none where nothing was billed', async () => {
+    const panel = queries.find((q) => q.panelTitle === 'Estimated and billed cost by model version and region')!;
+    const rows = await rowsOf(expandGrafanaSql(panel.sql, contexts['every variable at All, 1-minute interval']!));
+    const find = (version: string, region: string) => rows.find((r) => r['Version'] === version && r['Region'] === region)!;
+    expect(Number(find('v2', 'eu-west-1')['Estimated'])).toBeCloseTo(0.25 * trafficMinutes, 9);
+    expect(Number(find('v2', 'eu-west-1')['Billed'])).toBeCloseTo(3, 9);
+    expect(Number(find('v1', 'us-east-1')['Billed'])).toBe(0);
+  });
+
+  it('divides summed tokens by summed cost for tokens per dollar, never averaging per-minute ratios', async () => {
+    const panel = queries.find((q) => q.panelTitle === 'Tokens per dollar by model version')!;
+    const context = { ...range, intervalSeconds: 3600, variables: { model_name: ['llama-3.1-70b'], model_version: ['v2'], region: ['eu-west-1'] } };
+    const rows = await rowsOf(expandGrafanaSql(panel.sql, context));
+    const mine = latest.filter((r) => r.key.dimensions.model_version === 'v2' && r.key.dimensions.region === 'eu-west-1');
+    const tokens = mine.reduce((sum, r) => sum + r.aggregate.tokens.inputTokens + r.aggregate.tokens.outputTokens, 0);
+    expect(rows).toHaveLength(1);
+    expect(Number(rows[0]!['tokens_per_dollar'])).toBeCloseTo(tokens / (0.25 * mine.length), 6);
   });
 
   it('shows each alert episode once, in its latest state, open episodes first', async () => {

@@ -164,6 +164,7 @@ export interface Panel {
   id?: number;
   type?: string;
   title?: string;
+  description?: string;
   datasource?: DataSourceRef;
   targets?: PanelTarget[];
   /** The panels of a collapsed row. */

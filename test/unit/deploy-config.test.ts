@@ -230,10 +230,21 @@ describe('the Grafana dashboards (deploy/grafana/dashboards)', () => {
     }
   });
 
-  it.each(queries.filter((q) => !q.panelTitle.startsWith('variable')).map((q) => [q.label, q.sql] as const))('%s follows the model, version and region variables', (_label, sql) => {
+  // Every panel follows the variables, except owner spend, which has no model or region to filter by.
+  it.each(queries.filter((q) => !q.panelTitle.startsWith('variable') && !q.sql.includes('owner_spend_1m')).map((q) => [q.label, q.sql] as const))('%s follows the model, version and region variables', (_label, sql) => {
     for (const variable of ['model_name', 'model_version', 'region']) {
       expect(sql).toContain(`$__conditionalAll(`);
       expect(sql).toContain(`\${${variable}:singlequote}), $${variable})`);
+    }
+  });
+
+  it('says so on every panel that does not follow the model variables', () => {
+    const unfiltered = queries.filter((q) => !q.panelTitle.startsWith('variable') && q.sql.includes('owner_spend_1m'));
+    expect(unfiltered.map((q) => q.panelTitle)).toEqual(['Spend per hour by team', 'Spend by team, experiment and environment']);
+    for (const { dashboard } of dashboards) {
+      for (const panel of dashboard.panels ?? []) {
+        if (unfiltered.some((q) => q.panelTitle === panel.title)) expect(panel.description).toContain('Not filtered by the model variables');
+      }
     }
   });
 
