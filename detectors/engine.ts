@@ -7,6 +7,7 @@ import { CauseGrouping } from './cause-grouping.js';
 import { ChangePointDetector, changePointDetectorSchema, CHANGE_POINT_RULE } from './change-point.js';
 import type { DetectorInput, DetectorInputKind, ModelWindow } from './inputs.js';
 import { LatencyRegressionDetector, LATENCY_REGRESSION_RULE, type LatencyRegressionSettings } from './latency-regression.js';
+import { PriceChangeDetector, priceChangeSchema, PRICE_CHANGE_RULE } from './price-change.js';
 import { QueueSaturationDetector, queueSaturationSchema, QUEUE_SATURATION_RULE } from './queue-saturation.js';
 import { RegionalLatencyDetector, regionalLatencySchema, REGIONAL_LATENCY_RULE } from './regional-latency.js';
 import { SpendSpikeDetector, spendSpikeSchema, SPEND_SPIKE_RULE } from './spend-spike.js';
@@ -22,6 +23,7 @@ export const detectorSetSchema = z.strictObject({
   gpuWaste: gpuWasteSchema.default(gpuWasteSchema.parse({})),
   queueSaturation: queueSaturationSchema.default(queueSaturationSchema.parse({})),
   cardinalityOverflow: cardinalityOverflowSchema.default(cardinalityOverflowSchema.parse({})),
+  priceChange: priceChangeSchema.default(priceChangeSchema.parse({})),
   /** One page per cause: a model-regression rule firing on a version (or region) another open alert already covers is not published (see cause-grouping.ts). */
   oneAlertPerCause: z.boolean().default(true),
 });
@@ -95,6 +97,7 @@ export class DetectorSet {
     add(BUDGET_BURN_RULE, 'spend', settings.budgetBurn.enabled && settings.budgetBurn.budgets.length > 0, () => new BudgetBurnDetector(settings.budgetBurn));
     add(GPU_WASTE_RULE, 'gpu_pool', settings.gpuWaste.enabled, () => new GpuWasteDetector(settings.gpuWaste));
     add(QUEUE_SATURATION_RULE, 'queue', settings.queueSaturation.enabled, () => new QueueSaturationDetector(settings.queueSaturation));
+    add(PRICE_CHANGE_RULE, 'unit_price', settings.priceChange.enabled, () => new PriceChangeDetector(settings.priceChange));
     if (settings.cardinalityOverflow.enabled) {
       // Every kind of window carries the key's dimensions: this rule reads them all.
       const overflow = new CardinalityOverflowDetector(settings.cardinalityOverflow);

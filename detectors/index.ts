@@ -18,6 +18,7 @@ export {
   type ModelWindow,
   type QueueWindow,
   type SpendWindow,
+  type UnitPriceWindow,
 } from './inputs.js';
 
 // The detectors, one rule each.
@@ -38,6 +39,7 @@ export { BudgetBurnDetector, BUDGET_BURN_RULE, budgetBurnSchema, budgetSchema, b
 export { QueueSaturationDetector, QUEUE_SATURATION_RULE, queueSaturationSchema, type QueueSaturationSettings } from './queue-saturation.js';
 export { CardinalityOverflowDetector, CARDINALITY_OVERFLOW_RULE, cardinalityOverflowSchema, OVERFLOW_DIMENSION_VALUE, type CardinalityOverflowSettings } from './cardinality-overflow.js';
 export { RegionalLatencyDetector, REGIONAL_LATENCY_RULE, regionalLatencySchema, type RegionalLatencySettings } from './regional-latency.js';
+export { PriceChangeDetector, PRICE_CHANGE_RULE, priceChangeSchema, type PriceChangeSettings } from './price-change.js';
 
 // All of them as one component, one page per cause.
 export { CauseGrouping } from './cause-grouping.js';

@@ -104,7 +104,29 @@ export interface QueueWindow extends KeyedWindow {
   preemptions: number;
 }
 
-export type DetectorInput = ModelWindow | SpendWindow | GpuPoolWindow | QueueWindow;
+/**
+ * The list unit price of one SKU (in one pricing unit and currency) in one provider region, from
+ * the usage billing lines that arrived in one window: billing for a charge period lands after it
+ * ends, so the window is the delivery's, and the charge periods it covers are said apart.
+ */
+export interface UnitPriceWindow extends KeyedWindow {
+  kind: 'unit_price';
+  /** What people call the SKU: its instance type when known, else its SKU id. */
+  product: string;
+  currency: string;
+  /** FOCUS PricingUnit (Hours, GB, ...). */
+  pricingUnit: string;
+  /** List cost over pricing quantity of the window's lines: currency units per pricing unit. */
+  listUnitPrice: number;
+  /** Effective cost over list cost: the share of the list price paid after discounts and commitments. */
+  effectiveShare: number;
+  /** Pricing quantity per hour of the charge periods the lines cover: the SKU's current usage. */
+  quantityPerHour: number;
+  /** The earliest charge period start of the lines (event time, ms): since when the price applies at the latest. */
+  chargePeriodStart: number;
+}
+
+export type DetectorInput = ModelWindow | SpendWindow | GpuPoolWindow | QueueWindow | UnitPriceWindow;
 export type DetectorInputKind = DetectorInput['kind'];
 
 /** The five model metrics regressions are judged on, each with the direction that is worse. */

@@ -264,6 +264,30 @@ export interface GpuSample {
 
 export type PartialKind = 'partial' | 'watermark';
 
+/** The usage-based billing lines of one SKU (in one pricing unit and currency) that arrived in the window, summed: their list cost over their pricing quantity is the SKU's list unit price. */
+export interface UnitPriceUsage {
+  /** FOCUS SkuId. */
+  sku_id: string;
+  /** FOCUS PricingUnit the quantity and prices are per (Hours, GB, ...). */
+  pricing_unit: string;
+  /** FOCUS BillingCurrency of the costs. */
+  currency: string;
+  /** The instance type of the charged resources, as their GPU samples name it; empty when none was seen. */
+  instance_type: string;
+  /** Billing lines summed. */
+  lines: number;
+  /** Sum of FOCUS PricingQuantity. */
+  pricing_quantity: number;
+  /** Sum of FOCUS ListCost (ListUnitPrice × PricingQuantity when absent), nano-units of the currency. */
+  list_cost_nanos: number;
+  /** Sum of FOCUS EffectiveCost, nano-units of the currency. */
+  effective_cost_nanos: number;
+  /** Earliest ChargePeriodStart of the lines (ms). */
+  charge_period_start: number;
+  /** Latest ChargePeriodEnd of the lines (ms). */
+  charge_period_end: number;
+}
+
 /** Internal topic costline.internal.partials, keyed by the rollup key id. Stage 1 (one task per input partition number) pre-aggregates a window of one key from its own partitions and emits it here; stage 2 merges the partials of all tasks when every task's watermark has passed the window. A later partial of the same key, window and task replaces an earlier one when its version is higher. A record of kind watermark carries only a task's watermark, sent to every partition. */
 export interface PartialRollup {
   /** partial: a window's pre-aggregate; watermark: a task's progress marker. */
@@ -354,6 +378,8 @@ export interface PartialRollup {
   estimated_cost_nanos: number;
   /** Egress cost, nano-units of the currency. */
   egress_cost_nanos: number;
+  /** On provider_region partials: billed usage per SKU from the billing lines that arrived (event_time) in the window, for the price_change rule. Empty from a writer that predates it, and on other kinds. */
+  unit_prices: Array<UnitPriceUsage>;
 }
 
 /** The scheduler state of one inference server replica over one sample interval, on topic telemetry.queue, keyed by endpoint. Fields follow what vLLM exports on /metrics (vllm:num_requests_waiting, vllm:num_requests_running, vllm:request_queue_time_seconds, vllm:kv_cache_usage_perc, vllm:num_preemptions_total); other servers (TGI, SGLang, TensorRT-LLM) map onto the same meanings. Gauges are the value at event_time; counters and histograms are the increase over the interval, so samples add up across replicas and windows. */

@@ -1,5 +1,6 @@
-import type { GpuSample, QueueSample, TokenUsage } from '../../schemas/index.js';
+import type { BillingCost, GpuSample, QueueSample, TokenUsage } from '../../schemas/index.js';
 import { ByteReader, ByteWriter, type HeldBytes } from './compact-bytes.js';
+import { convertScale, moneyFromDecimalBytes } from './money.js';
 import { QuantileSketch } from './quantile-sketch.js';
 
 /**
@@ -76,6 +77,65 @@ export function readGpuUsage(r: ByteReader): GpuUsage {
   return { gpuSeconds, utilizationSeconds, xidErrors, node: r.string() };
 }
 
+/**
+ * The usage-based billing lines of one SKU (in one pricing unit and currency) that arrived in a
+ * window, summed. Its list unit price is listCostNanos / pricingQuantity: costs over quantities,
+ * so it merges exactly and a partial-hour line weighs by what it used.
+ */
+export interface PriceUsage {
+  skuId: string;
+  pricingUnit: string;
+  currency: string;
+  /** The charged resources' instance type as their GPU samples name it (a label, the first one known); '' when none was seen. */
+  instanceType: string;
+  lines: number;
+  pricingQuantity: number;
+  listCostNanos: number;
+  effectiveCostNanos: number;
+  /** The charge periods the lines cover: the earliest start and the latest end (ms). */
+  chargePeriodStart: number;
+  chargePeriodEnd: number;
+}
+
+/** A SKU's identity within a window: prices are only comparable in one unit and currency. */
+export const priceUsageId = (u: Pick<PriceUsage, 'skuId' | 'pricingUnit' | 'currency'>) => `${u.skuId}\u0000${u.pricingUnit}\u0000${u.currency}`;
+
+function writePriceUsage(w: ByteWriter, u: Readonly<PriceUsage>): void {
+  w.string(u.skuId);
+  w.string(u.pricingUnit);
+  w.string(u.currency);
+  w.string(u.instanceType);
+  w.number(u.lines);
+  w.number(u.pricingQuantity);
+  w.number(u.listCostNanos);
+  w.number(u.effectiveCostNanos);
+  w.number(u.chargePeriodStart);
+  w.number(u.chargePeriodEnd);
+}
+
+function readPriceUsage(r: ByteReader): PriceUsage {
+  const [skuId, pricingUnit, currency, instanceType] = [r.string(), r.string(), r.string(), r.string()];
+  const [lines, pricingQuantity, listCostNanos, effectiveCostNanos, chargePeriodStart, chargePeriodEnd] = [r.number(), r.number(), r.number(), r.number(), r.number(), r.number()];
+  return { skuId, pricingUnit, currency, instanceType, lines, pricingQuantity, listCostNanos, effectiveCostNanos, chargePeriodStart, chargePeriodEnd };
+}
+
+/** Adds one SKU's usage into a window's: sums, the widest charge period, the first instance type known. */
+export function addPriceUsage(prices: Map<string, PriceUsage>, add: Readonly<PriceUsage>): void {
+  const id = priceUsageId(add);
+  const usage = prices.get(id);
+  if (usage === undefined) {
+    prices.set(id, { ...add });
+    return;
+  }
+  usage.lines += add.lines;
+  usage.pricingQuantity += add.pricingQuantity;
+  usage.listCostNanos += add.listCostNanos;
+  usage.effectiveCostNanos += add.effectiveCostNanos;
+  usage.chargePeriodStart = Math.min(usage.chargePeriodStart, add.chargePeriodStart);
+  usage.chargePeriodEnd = Math.max(usage.chargePeriodEnd, add.chargePeriodEnd);
+  if (usage.instanceType === '') usage.instanceType = add.instanceType;
+}
+
 export interface CostAggregate {
   /** GPU-seconds × rate card, in nano-units. */
   estimatedNanos: number;
@@ -115,15 +175,18 @@ const emptyGpu = (): GpuAggregate => ({
 const NO_QUEUE: QueueView = Object.freeze(emptyQueue());
 Object.freeze(NO_QUEUE.waitP95);
 const NO_GPU: GpuView = Object.freeze(emptyGpu());
+const NO_PRICES: ReadonlyMap<string, Readonly<PriceUsage>> = new Map();
 
 const PART_QUEUE = 1;
 const PART_GPU = 2;
+const PART_PRICES = 4;
 
 /**
  * One window of one key, any kind. Token counts, the two latency sketches and cost live inline
  * in one object: model and owner keys all have them, and a window of a live series is the unit
  * memory is counted in. The queue and GPU parts (and the GPU-id set) exist only once a sample
- * was folded in: most model keys see no queue samples, spend keys no tokens percentiles.
+ * was folded in: most model keys see no queue samples, spend keys no tokens percentiles. The
+ * prices part (billed usage per SKU) exists only on provider keys in windows billing arrived in.
  */
 export class RollupAggregate implements TokenAggregate, CostAggregate {
   requests = 0;
@@ -140,6 +203,7 @@ export class RollupAggregate implements TokenAggregate, CostAggregate {
   egressNanos = 0;
   private queuePart: QueueAggregate | undefined = undefined;
   private gpuPart: GpuAggregate | undefined = undefined;
+  private pricesPart: Map<string, PriceUsage> | undefined = undefined;
 
   get tokens(): TokenAggregate {
     return this;
@@ -157,6 +221,11 @@ export class RollupAggregate implements TokenAggregate, CostAggregate {
     return this.gpuPart ?? NO_GPU;
   }
 
+  /** Billed usage per SKU (see priceUsageId). */
+  get prices(): ReadonlyMap<string, Readonly<PriceUsage>> {
+    return this.pricesPart ?? NO_PRICES;
+  }
+
   /** The queue part to fold a sample into, created by the first one. */
   queueToFold(): QueueAggregate {
     return (this.queuePart ??= emptyQueue());
@@ -167,12 +236,18 @@ export class RollupAggregate implements TokenAggregate, CostAggregate {
     return (this.gpuPart ??= emptyGpu());
   }
 
+  /** The prices part to fold a billing line into, created by the first one. */
+  pricesToFold(): Map<string, PriceUsage> {
+    return (this.pricesPart ??= new Map());
+  }
+
   /** Adds other's events: the same as having folded them here. */
   merge(from: RollupAggregate): void {
     mergeTokens(this, from);
     for (const f of COST_SUMS) this[f] += from[f];
     if (from.queuePart) mergeQueue(this.queueToFold(), from.queuePart);
     if (from.gpuPart) mergeGpu(this.gpuToFold(), from.gpuPart);
+    if (from.pricesPart) for (const usage of from.pricesPart.values()) addPriceUsage(this.pricesToFold(), usage);
   }
 
   /**
@@ -192,7 +267,7 @@ export class RollupAggregate implements TokenAggregate, CostAggregate {
 
   private write(smallest: boolean): ByteWriter {
     const w = new ByteWriter();
-    w.varint((this.queuePart ? PART_QUEUE : 0) | (this.gpuPart ? PART_GPU : 0));
+    w.varint((this.queuePart ? PART_QUEUE : 0) | (this.gpuPart ? PART_GPU : 0) | (this.pricesPart ? PART_PRICES : 0));
     for (const f of TOKEN_SUMS) w.number(this[f]);
     for (const f of COST_SUMS) w.number(this[f]);
     this.latency.writeTo(w, smallest);
@@ -212,6 +287,11 @@ export class RollupAggregate implements TokenAggregate, CostAggregate {
         w.string(id);
         writeGpuUsage(w, usage);
       }
+    }
+    const prices = this.pricesPart;
+    if (prices) {
+      w.varint(prices.size);
+      for (const usage of prices.values()) writePriceUsage(w, usage);
     }
     return w;
   }
@@ -235,6 +315,10 @@ export class RollupAggregate implements TokenAggregate, CostAggregate {
       for (const f of GPU_SUMS) gpu[f] = r.number();
       for (const f of GPU_MAXIMA) gpu[f] = r.number();
       for (let n = r.varint(); n > 0; n--) gpu.gpus.set(r.string(), readGpuUsage(r));
+    }
+    if (parts & PART_PRICES) {
+      const prices = a.pricesToFold();
+      for (let n = r.varint(); n > 0; n--) addPriceUsage(prices, readPriceUsage(r));
     }
     r.end();
     return a;
@@ -292,6 +376,35 @@ export function foldGpu(a: GpuAggregate, e: GpuSample): void {
   if (e.gpu_utilization < IDLE_UTILIZATION_PERCENT) a.idleGpuSeconds += seconds;
   a.xidErrors += e.xid_errors;
   addGpuUsage(a.gpus, e.gpu_uuid, { gpuSeconds: seconds, utilizationSeconds: e.gpu_utilization * seconds, xidErrors: Math.max(e.xid_errors, e.last_xid === null ? 0 : 1), node: e.node });
+}
+
+const NANO_SCALE = 9;
+const nanosOf = (decimal: Uint8Array) => Number(convertScale(moneyFromDecimalBytes(decimal), NANO_SCALE));
+
+/**
+ * What a billing line says about its SKU's list unit price, or undefined when it says nothing: only
+ * usage charges with a SKU, a positive pricing quantity and a list cost (ListCost, else
+ * ListUnitPrice × PricingQuantity) do. Purchases, taxes, credits and corrections re-price
+ * nothing; the list price is the same for on-demand and commitment-covered lines of a SKU, so a
+ * discount coming or going is not a price change (EffectiveCost is kept for the money at stake).
+ */
+export function priceUsageOf(line: BillingCost, instanceType: string): PriceUsage | undefined {
+  const quantity = line.PricingQuantity;
+  if (line.ChargeCategory !== 'Usage' || line.ChargeClass === 'Correction' || !line.SkuId || quantity === null || !(quantity > 0)) return undefined;
+  const listCostNanos = line.ListCost !== null ? nanosOf(line.ListCost) : line.ListUnitPrice !== null ? Math.round(line.ListUnitPrice * quantity * 1e9) : 0;
+  if (!(listCostNanos > 0)) return undefined;
+  return {
+    skuId: line.SkuId,
+    pricingUnit: line.PricingUnit ?? '',
+    currency: line.BillingCurrency,
+    instanceType,
+    lines: 1,
+    pricingQuantity: quantity,
+    listCostNanos,
+    effectiveCostNanos: nanosOf(line.EffectiveCost),
+    chargePeriodStart: line.ChargePeriodStart,
+    chargePeriodEnd: line.ChargePeriodEnd,
+  };
 }
 
 function addGpuUsage(gpus: Map<string, GpuUsage>, id: string, add: Readonly<GpuUsage>): void {

@@ -1,5 +1,5 @@
-import type { PartialRollup } from '../../schemas/index.js';
-import { emptyRollup, readGpuUsage, RollupAggregate, writeGpuUsage, type GpuAggregate, type GpuUsage, type GpuView, type QueueAggregate } from './aggregates.js';
+import type { PartialRollup, UnitPriceUsage } from '../../schemas/index.js';
+import { addPriceUsage, emptyRollup, readGpuUsage, RollupAggregate, writeGpuUsage, type GpuAggregate, type GpuUsage, type GpuView, type PriceUsage, type QueueAggregate } from './aggregates.js';
 import { ByteReader, ByteWriter } from './compact-bytes.js';
 import { QuantileSketch } from './quantile-sketch.js';
 import { DIMENSIONS, type RollupKey } from './rollup-key.js';
@@ -37,6 +37,25 @@ function gpusOf(p: PartialRollup): Map<string, GpuUsage> {
   for (const id of p.gpus) gpus.set(id, readGpuUsage(r));
   r.end();
   return gpus;
+}
+
+/** The unit_prices field: one record per SKU, in id order (the same bytes for the same window on every replay). */
+function unitPriceFields(prices: ReadonlyMap<string, Readonly<PriceUsage>>): UnitPriceUsage[] {
+  return [...prices.keys()].sort().map((id) => {
+    const u = prices.get(id)!;
+    return {
+      sku_id: u.skuId,
+      pricing_unit: u.pricingUnit,
+      currency: u.currency,
+      instance_type: u.instanceType,
+      lines: u.lines,
+      pricing_quantity: u.pricingQuantity,
+      list_cost_nanos: u.listCostNanos,
+      effective_cost_nanos: u.effectiveCostNanos,
+      charge_period_start: u.chargePeriodStart,
+      charge_period_end: u.chargePeriodEnd,
+    };
+  });
 }
 
 export function watermarkRecord(task: number, watermark: number, idle: boolean): PartialRollup {
@@ -90,6 +109,7 @@ export function toPartialRollup(task: number, watermark: number, key: RollupKey,
     ...gpuFields(a.gpu),
     estimated_cost_nanos: a.cost.estimatedNanos,
     egress_cost_nanos: a.cost.egressNanos,
+    unit_prices: unitPriceFields(a.prices),
   };
 }
 
@@ -136,6 +156,20 @@ export function fromPartialRollup(p: PartialRollup): RollupAggregate {
       xidErrors: p.xid_errors,
       gpus: gpusOf(p),
     } satisfies GpuAggregate);
+  }
+  for (const u of p.unit_prices) {
+    addPriceUsage(a.pricesToFold(), {
+      skuId: u.sku_id,
+      pricingUnit: u.pricing_unit,
+      currency: u.currency,
+      instanceType: u.instance_type,
+      lines: u.lines,
+      pricingQuantity: u.pricing_quantity,
+      listCostNanos: u.list_cost_nanos,
+      effectiveCostNanos: u.effective_cost_nanos,
+      chargePeriodStart: u.charge_period_start,
+      chargePeriodEnd: u.charge_period_end,
+    });
   }
   return a;
 }

@@ -1,7 +1,7 @@
-import type { GpuSample, PartialRollup, QueueSample, TokenUsage } from '../../schemas/index.js';
-import { emptyRollup, foldGpu, foldQueue, foldToken, foldTokenCounts, RollupAggregate } from './aggregates.js';
-import { CardinalityGuard } from './cardinality.js';
-import { RateCard } from './rate-card.js';
+import type { BillingCost, GpuSample, PartialRollup, QueueSample, TokenUsage } from '../../schemas/index.js';
+import { addPriceUsage, emptyRollup, foldGpu, foldQueue, foldToken, foldTokenCounts, priceUsageOf, RollupAggregate } from './aggregates.js';
+import { CardinalityGuard, OVERFLOW_VALUE } from './cardinality.js';
+import { canonicalProvider, RateCard } from './rate-card.js';
 import { IdKeyTable, RollupKeyTable } from './key-table.js';
 import { toPartialRollup } from './partial-rollup.js';
 import { WatermarkTracker } from './watermark.js';
@@ -48,6 +48,15 @@ export interface StageOneOutput {
  */
 const UNPACKED_OPEN_WINDOWS = 512;
 
+/**
+ * Resources whose instance type a task remembers (from their closed usage windows), to name the
+ * SKU of their billing lines. A label only: past this many the longest-known is forgotten.
+ */
+const REMEMBERED_INSTANCE_TYPES = 65_536;
+
+/** What a billing line did in its task: its price folded into the window of its arrival, or not (it still goes to allocation). */
+export type PriceOutcome = 'priced' | 'not-priced' | 'late';
+
 function foldGpuCost(a: RollupAggregate, e: GpuSample, estimatedNanos: number): void {
   foldGpu(a.gpuToFold(), e);
   a.estimatedNanos += estimatedNanos;
@@ -69,6 +78,8 @@ export class StageOneTask {
   /** Rollup keys by raw dimension values, through the cardinality guard. */
   private readonly keys: RollupKeyTable;
   private readonly usageKeys = new IdKeyTable<UsageKey>();
+  /** Instance type by resource id, as its GPU samples name it (co-partitioned with the resource's billing lines). */
+  private readonly instanceTypes = new Map<string, string>();
 
   constructor(
     readonly task: number,
@@ -161,11 +172,39 @@ export class StageOneTask {
     return 'accepted';
   }
 
+  /** Learned from usage windows as they close (once a minute per resource, not per sample). */
+  private rememberInstanceType({ resourceId, instanceType }: UsageKey): void {
+    if (instanceType === '' || this.instanceTypes.get(resourceId) === instanceType) return;
+    this.instanceTypes.set(resourceId, instanceType);
+    if (this.instanceTypes.size > REMEMBERED_INSTANCE_TYPES) this.instanceTypes.delete(this.instanceTypes.keys().next().value!);
+  }
+
+  /**
+   * Folds a usage billing line's SKU usage into the provider and region's window of its arrival
+   * (event_time), so the window's list unit price per SKU reaches stage 2 and the price_change rule
+   * on time. The line's cost is not counted here: it is allocated to the windows its charge period
+   * covers once usage is final (BillingQueue). A SKU past the cardinality limit is not priced: a
+   * price mixed over SKUs means nothing. Billing does not move the telemetry watermark.
+   */
+  addBillingLine(e: BillingCost, position: SourcePosition): PriceOutcome {
+    const usage = priceUsageOf(e, (e.ResourceId && this.instanceTypes.get(e.ResourceId)) || '');
+    if (usage === undefined || this.guard.admit('sku_id', usage.skuId) === OVERFLOW_VALUE) {
+      this.rollups.markProcessed(position);
+      return 'not-priced';
+    }
+    const keyIndex = this.keys.indexOf('provider_region', canonicalProvider(e.ProviderName), e.RegionId ?? e.RegionName ?? '');
+    const window = this.windowOf(keyIndex, e.event_time, position);
+    if (window === undefined) return 'late';
+    addPriceUsage(window.pricesToFold(), usage);
+    return 'priced';
+  }
+
   /** Closes what the watermark passed: partial rollups for stage 2 and usage rows for billing attribution. */
   advance(now: number): StageOneOutput {
     const watermark = this.watermark.advance(now);
     const partials = this.rollups.advance(watermark).map((em) => toPartialRollup(this.task, watermark, this.keys.key(em.keyIndex), em.windowStart, em.windowEnd, em.eventCount, em.aggregate));
     const usage = this.usage.advance(watermark).map((em) => ({ ...this.usageKeys.key(em.keyIndex), windowStart: em.windowStart, gpuSeconds: em.aggregate.gpuSeconds, estimatedNanos: em.aggregate.estimatedNanos, version: em.eventCount }));
+    for (const row of usage) this.rememberInstanceType(row);
     // Between events: keys no window holds any more may go (see KeyTable.sweep).
     this.keys.sweep();
     this.usageKeys.sweep();

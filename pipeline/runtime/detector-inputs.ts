@@ -1,8 +1,33 @@
-import type { DetectorInput, GpuPoolWindow, ModelWindow, QueueWindow, SpendWindow } from '../../detectors/index.js';
-import type { MergedRollup } from '../core/stage-two.js';
+import type { DetectorInput, GpuPoolWindow, ModelWindow, QueueWindow, SpendWindow, UnitPriceWindow } from '../../detectors/index.js';
+import type { PriceUsage } from '../core/aggregates.js';
+import { HOUR_MS, type MergedRollup } from '../core/stage-two.js';
 import { seriesKey } from '../core/rollup-key.js';
 
 const NANOS = 1e9;
+
+/** One SKU's billed usage in a provider region's window as the price_change rule reads it. */
+function unitPriceWindow(r: MergedRollup, usage: Readonly<PriceUsage>): UnitPriceWindow {
+  const provider = r.key.dimensions.provider ?? '';
+  const region = r.key.dimensions.region ?? '';
+  const dimensions: Record<string, string> = { provider, region, sku_id: usage.skuId, pricing_unit: usage.pricingUnit };
+  if (usage.instanceType) dimensions.instance_type = usage.instanceType;
+  // Usage per hour over the charge periods the lines cover (an hour for a point-in-time charge).
+  const periodMs = usage.chargePeriodEnd - usage.chargePeriodStart;
+  return {
+    key: [provider, region, usage.skuId, usage.pricingUnit, usage.currency].join('|'),
+    dimensions,
+    windowStart: r.windowStart,
+    windowEnd: r.windowEnd,
+    kind: 'unit_price',
+    product: usage.instanceType || `SKU ${usage.skuId}`,
+    currency: usage.currency,
+    pricingUnit: usage.pricingUnit,
+    listUnitPrice: usage.listCostNanos / NANOS / usage.pricingQuantity,
+    effectiveShare: usage.effectiveCostNanos / usage.listCostNanos,
+    quantityPerHour: (usage.pricingQuantity * HOUR_MS) / (periodMs > 0 ? periodMs : HOUR_MS),
+    chargePeriodStart: usage.chargePeriodStart,
+  };
+}
 
 /**
  * The detectors' view of a closed minute: what each detector family reads, from one merged
@@ -66,6 +91,8 @@ export function detectorInputs(r: MergedRollup, currency: string): DetectorInput
   } else if (r.key.kind === 'owner') {
     if (spend > 0) inputs.push({ ...window, kind: 'spend', scope: 'owner', cost: spend, currency, breakdown: [{ dimensions: { ...r.key.dimensions }, cost: spend }] });
     if (gpu.samples > 0 && r.key.dimensions.experiment) inputs.push(pool('training'));
+  } else if (r.key.kind === 'provider_region') {
+    for (const usage of r.aggregate.prices.values()) if (usage.pricingQuantity > 0 && usage.listCostNanos > 0) inputs.push(unitPriceWindow(r, usage));
   }
   return inputs;
 }

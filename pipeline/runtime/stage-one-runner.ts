@@ -72,6 +72,8 @@ export class StageOneRunner extends StageRunner {
   private outgoing: { key: string | null; value: PartialRollup; partition?: number }[] = [];
   private readonly lastMarker = new Map<number, { watermark: number; idle: boolean; at: number }>();
   private readonly reportedOverflow = new Map<string, number>();
+  /** Partitions this runner has reported lag for: a partition that moves to another member (or worker) stops being reported here. */
+  private readonly lagReported = new Set<string>();
 
   constructor(private readonly deps: StageOneDeps) {
     const { config } = deps;
@@ -141,6 +143,12 @@ export class StageOneRunner extends StageRunner {
     this.outgoing = [];
     this.usageWriter.discard();
     this.attribution.discard();
+    for (const id of this.lagReported) {
+      if (partitions.has(id)) continue;
+      const { topic, partition } = splitPartitionId(id);
+      this.deps.metrics.consumerLag.remove({ topic, partition: String(partition) });
+      this.lagReported.delete(id);
+    }
     const now = this.now();
     for (const id of partitions) {
       const { topic, partition } = splitPartitionId(id);
@@ -187,6 +195,7 @@ export class StageOneRunner extends StageRunner {
     }
     const lag = Math.max(0, Number(batch.highWatermark) - Number(batch.lastOffset()) - 1);
     this.deps.metrics.consumerLag.set({ topic, partition: String(partition) }, lag);
+    this.lagReported.add(id);
     task.setCaughtUp(id, lag === 0);
   }
 
@@ -243,8 +252,9 @@ export class StageOneRunner extends StageRunner {
     if (!valid.ok) return valid;
     const lateness = this.deps.config.windows.billingAllowedLatenessMs;
     if (e.ChargePeriodEnd + lateness < task.currentWatermark) return this.lateRefusal(e.ChargePeriodEnd, lateness);
-    // Processed now, committable only once allocated: the billing queue holds the offset back.
-    task.skip(position);
+    // Processed now, committable only once allocated (the billing queue holds the offset back) and
+    // once the window its SKU's price went into has closed (the task's window store holds it).
+    task.addBillingLine(e, position);
     this.billing.get(task.task)!.add(toBillingLine(e), position);
     this.attribution.remember(e);
     return undefined;

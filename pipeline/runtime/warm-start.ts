@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { CostlineConfig } from '../config/schema.js';
-import type { DetectorInput } from '../../detectors/index.js';
+import type { DetectorInput, UnitPriceWindow } from '../../detectors/index.js';
+import { canonicalProvider } from '../core/rate-card.js';
 import { literal, qualified } from '../../sinks/clickhouse/index.js';
 
 interface ModelRow {
@@ -36,6 +37,58 @@ interface OwnerRow {
   experiment: string;
   environment: string;
   cost: number;
+}
+
+interface PriceRow {
+  provider: string;
+  region: string;
+  sku_id: string;
+  pricing_unit: string;
+  billing_currency: string;
+  charge_start: string;
+  charge_end: string;
+  list_unit_price: number;
+}
+
+/**
+ * The last known list unit price of each SKU billed within the price_change rule's memory
+ * (staleAfterMs), from billing_lines, as one unit_price window at the end of its last charge
+ * period: the detector takes it as the established price, so a change during the downtime is
+ * seen on the first delivery after the restart. Money as Float64: a price, not a sum.
+ */
+export async function priceHistory(client: ClickHouseClient, config: CostlineConfig, nowMs: number): Promise<UnitPriceWindow[]> {
+  const db = config.clickhouse.database;
+  const since = literal(Math.floor((nowMs - config.detectors.priceChange.staleAfterMs) / 1000));
+  // Grouped by strings only (never by a Decimal: ClickHouse 18.16 crashes on Decimal group keys).
+  const rows = await (
+    await client.query({
+      query: `SELECT provider, region, sku_id, pricing_unit, billing_currency,
+                     toUnixTimestamp(max(charge_period_start)) AS charge_start, toUnixTimestamp(max(charge_period_end)) AS charge_end,
+                     argMax(toFloat64(list_cost) / pricing_quantity, charge_period_end) AS list_unit_price
+              FROM ${qualified(db, 'billing_lines')} FINAL
+              WHERE charge_category = 'Usage' AND sku_id != '' AND pricing_quantity > 0 AND toFloat64(list_cost) > 0 AND charge_period_end >= toDateTime(${since})
+              GROUP BY provider, region, sku_id, pricing_unit, billing_currency`,
+      format: 'JSONEachRow',
+    })
+  ).json<PriceRow>();
+  return rows.map((r) => {
+    const provider = canonicalProvider(r.provider);
+    const windowStart = Number(r.charge_end) * 1000;
+    return {
+      key: [provider, r.region, r.sku_id, r.pricing_unit, r.billing_currency].join('|'),
+      dimensions: { provider, region: r.region, sku_id: r.sku_id, pricing_unit: r.pricing_unit },
+      windowStart,
+      windowEnd: windowStart + config.windows.sizeMs,
+      kind: 'unit_price',
+      product: `SKU ${r.sku_id}`,
+      currency: r.billing_currency,
+      pricingUnit: r.pricing_unit,
+      listUnitPrice: r.list_unit_price,
+      effectiveShare: 1,
+      quantityPerHour: 0,
+      chargePeriodStart: Number(r.charge_start) * 1000,
+    };
+  });
 }
 
 /**
@@ -94,5 +147,6 @@ export async function warmStartHistory(client: ClickHouseClient, config: Costlin
     const dimensions = { team: r.team, experiment: r.experiment, environment: r.environment };
     inputs.push({ key: `${r.team}|${r.experiment}|${r.environment}`, dimensions, windowStart: Number(r.window_start) * 1000, windowEnd: Number(r.window_end) * 1000, kind: 'spend', scope: 'owner', cost: r.cost, currency, breakdown: [{ dimensions, cost: r.cost }] });
   }
+  inputs.push(...(await priceHistory(client, config, nowMs)));
   return inputs;
 }

@@ -255,6 +255,17 @@ export const migrations: Migration[] = [
     ],
     addColumns: [{ table: 'gpu_usage_1m', column: 'instance_type', definition: "String DEFAULT ''" }],
   },
+  {
+    version: 5,
+    name: 'list prices on billing lines',
+    // The price_change rule warm-starts its established price per SKU from these after a restart.
+    statements: () => [],
+    addColumns: [
+      { table: 'billing_lines', column: 'list_cost', definition: `${MONEY} DEFAULT 0` },
+      { table: 'billing_lines', column: 'pricing_quantity', definition: 'Float64 DEFAULT 0' },
+      { table: 'billing_lines', column: 'pricing_unit', definition: "String DEFAULT ''" },
+    ],
+  },
 ];
 
 /** Applies what is missing, in order; returns the versions applied now. */

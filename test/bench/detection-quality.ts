@@ -20,8 +20,9 @@ import { CardinalityGuard } from '../../pipeline/core/cardinality.js';
 import { watermarkRecord } from '../../pipeline/core/partial-rollup.js';
 import { detectorInputs } from '../../pipeline/runtime/detector-inputs.js';
 import { loadConfig } from '../../pipeline/config/load.js';
+import { validateBillingLine } from '../../pipeline/sources/validate.js';
 import { DetectorSet } from '../../detectors/index.js';
-import type { Alert } from '../../schemas/index.js';
+import type { Alert, BillingCost } from '../../schemas/index.js';
 
 const { values: args } = parseArgs({ options: { seeds: { type: 'string', default: '3' }, hours: { type: 'string', default: '8' }, gpus: { type: 'string', default: '96' }, verbose: { type: 'boolean', default: false }, presets: { type: 'string' } } });
 const SEEDS = Number(args.seeds);
@@ -39,6 +40,17 @@ interface RunResult {
   truth: TruthRecord[];
   series: number;
   spanMs: number;
+}
+
+/**
+ * A billing line into the task as the stage-1 runner takes it (queueBillingLine): validated, refused
+ * when its charge period is past the billing lateness, then its SKU's price folded into the window
+ * of its arrival. Allocation to the charge period's windows needs ClickHouse and is not run here.
+ */
+function addBillingLine(task: StageOneTask, e: BillingCost, position: { partition: string; offset: number }): void {
+  if (!validateBillingLine(e, e.event_time).ok) return;
+  if (e.ChargePeriodEnd + config.windows.billingAllowedLatenessMs < task.currentWatermark) return;
+  task.addBillingLine(e, position);
 }
 
 /** One simulated run through stage 1 (a single task), stage 2 and the detectors. */
@@ -60,6 +72,7 @@ function run(seed: number, preset: string | undefined): RunResult {
     for (const e of batch.gpu) task.addGpuSample(e, { partition: 'gpu:0', offset: offset++ }, 0);
     for (const e of batch.queue) task.addQueueSample(e, { partition: 'queue:0', offset: offset++ }, 0);
     for (const e of batch.tokens) task.addTokenUsage(e, { partition: 'tokens:0', offset: offset++ }, 0);
+    for (const e of batch.billing) addBillingLine(task, e, { partition: 'billing:0', offset: offset++ });
     const out = task.advance(0);
     for (const partial of out.partials) merger.add(partial, { partition: 'p:0', offset: internal++ });
     merger.add(watermarkRecord(0, out.watermark, false), { partition: 'p:0', offset: internal++ });
@@ -83,7 +96,7 @@ function run(seed: number, preset: string | undefined): RunResult {
 const EXPECTED_RULES: Record<IncidentKind, Array<{ rule: string; metric?: string }>> = {
   'latency-regression': [{ rule: 'canary_regression' }, { rule: 'latency_p95_regression' }, { rule: 'change_point' }],
   'runaway-experiment': [{ rule: 'spend_spike', metric: 'cost_per_hour' }, { rule: 'budget_burn' }],
-  'price-change': [{ rule: 'spend_spike', metric: 'cost_per_hour' }, { rule: 'budget_burn' }],
+  'price-change': [{ rule: 'spend_spike', metric: 'cost_per_hour' }, { rule: 'budget_burn' }, { rule: 'price_change' }],
   'egress-surge': [{ rule: 'spend_spike', metric: 'egress_cost_per_hour' }],
   'degraded-region': [{ rule: 'regional_latency' }, { rule: 'queue_saturation' }, { rule: 'change_point' }, { rule: 'latency_p95_regression' }],
   'idle-gpus': [{ rule: 'gpu_waste' }],

@@ -107,7 +107,7 @@ describe('DetectorSet', () => {
 
   it('runs only the enabled detectors, and budget burn only with budgets', () => {
     const set = new DetectorSet(detectorSetSchema.parse({ spendSpike: { enabled: false } }));
-    expect(set.rules).toEqual(['canary_regression', 'change_point', 'regional_latency', 'gpu_waste', 'queue_saturation', 'cardinality_overflow']);
+    expect(set.rules).toEqual(['canary_regression', 'change_point', 'regional_latency', 'gpu_waste', 'queue_saturation', 'price_change', 'cardinality_overflow']);
   });
 
   it('includes the first latency detector when given its settings', () => {
