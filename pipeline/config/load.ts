@@ -72,6 +72,7 @@ function applyEnv(raw: Record<string, unknown>, env: Env, origin: Origin): void 
   if (env.CLICKHOUSE_DATABASE) set('clickhouse.database', env.CLICKHOUSE_DATABASE, 'CLICKHOUSE_DATABASE');
   if (env.COSTLINE_LOG_LEVEL) set('observability.logLevel', env.COSTLINE_LOG_LEVEL, 'COSTLINE_LOG_LEVEL');
   if (env.COSTLINE_METRICS_PORT) set('observability.metricsPort', Number(env.COSTLINE_METRICS_PORT), 'COSTLINE_METRICS_PORT');
+  if (env.COSTLINE_STAGE_ONE_WORKERS) set('pipeline.stageOneWorkers', parseEnvValue(env.COSTLINE_STAGE_ONE_WORKERS), 'COSTLINE_STAGE_ONE_WORKERS');
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith('COSTLINE__') || value === undefined) continue;
     set(name.slice('COSTLINE__'.length).split('__').join('.'), parseEnvValue(value), name);
@@ -92,13 +93,23 @@ function describeIssue(issue: z.core.$ZodIssue, raw: Record<string, unknown>, or
   return `${key}: ${issue.message} (got ${got}, from ${from}). Fix: ${fix}.`;
 }
 
+/** One key set by a command-line option: it wins over the file and the environment. */
+export interface ConfigOverride {
+  /** Dotted key, e.g. pipeline.stageOneWorkers. */
+  path: string;
+  value: unknown;
+  /** Where it came from, for error messages, e.g. "the --stage-one-workers option". */
+  from: string;
+}
+
 export interface LoadOptions {
   /** Path of a YAML or JSON config file; defaults to $COSTLINE_CONFIG when set. */
   file?: string;
   env?: Env;
+  overrides?: ConfigOverride[];
 }
 
-/** The one config loader: file, then environment, validated; throws ConfigError naming key and fix. */
+/** The one config loader: file, then environment, then command-line overrides, validated; throws ConfigError naming key and fix. */
 export function loadConfig(options: LoadOptions = {}): CostlineConfig {
   const env = options.env ?? process.env;
   const file = options.file ?? env.COSTLINE_CONFIG;
@@ -118,6 +129,10 @@ export function loadConfig(options: LoadOptions = {}): CostlineConfig {
     }
   }
   applyEnv(raw, env, origin);
+  for (const { path, value, from } of options.overrides ?? []) {
+    setPath(raw, path.split('.'), value);
+    origin.set(path, from);
+  }
   const result = configSchema.safeParse(raw);
   if (!result.success) throw new ConfigError(result.error.issues.map((issue) => describeIssue(issue, raw, origin)));
   return result.data;

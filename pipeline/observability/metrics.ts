@@ -1,8 +1,13 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-/** The pipeline's Prometheus metrics, on one registry per process (tests make their own). */
-export function createMetrics(registry = new Registry()) {
-  collectDefaultMetrics({ register: registry, prefix: 'costline_process_' });
+export interface MetricsOptions {
+  /** Process-wide metrics (CPU, memory, event loop); off in worker threads, whose process the main thread already reports. */
+  processMetrics?: boolean;
+}
+
+/** The pipeline's Prometheus metrics, on one registry per process or worker thread (tests make their own). */
+export function createMetrics(registry = new Registry(), { processMetrics = true }: MetricsOptions = {}) {
+  if (processMetrics) collectDefaultMetrics({ register: registry, prefix: 'costline_process_' });
   return {
     registry,
     eventsIn: new Counter({ name: 'costline_events_total', help: 'Records consumed, by topic and outcome (accepted, dead_letter)', labelNames: ['topic', 'outcome'], registers: [registry] }),
@@ -28,4 +33,37 @@ export function insertRecorder(metrics: Metrics): (table: string, rows: number, 
     metrics.clickhouseRows.inc({ table }, rows);
     metrics.clickhouseInsertSeconds.observe({ table }, seconds);
   };
+}
+
+/** A registry's metrics as plain data (`getMetricsAsJSON()`): what a worker thread sends the main thread. */
+export type MetricsSnapshot = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
+
+/**
+ * One /metrics for the whole process: the main thread's registry plus the snapshots of the
+ * stage-1 worker threads, taken when scraped. A metric several threads report is combined by its
+ * aggregator, as prom-client combines cluster workers (counters and histograms add up); one only
+ * a single thread reports passes as it is (process metrics, which prom-client would otherwise omit).
+ */
+export class CombinedRegistry extends Registry {
+  constructor(
+    private readonly local: Registry,
+    private readonly remote: () => Promise<MetricsSnapshot[]>,
+  ) {
+    super();
+  }
+
+  override async metrics(): Promise<string> {
+    return (await this.combined()).metrics();
+  }
+
+  override async getMetricsAsJSON(): Promise<MetricsSnapshot> {
+    return (await this.combined()).getMetricsAsJSON();
+  }
+
+  private async combined(): Promise<Registry> {
+    const snapshots = [await this.local.getMetricsAsJSON(), ...(await this.remote())];
+    const reporters = new Map<string, number>();
+    for (const snapshot of snapshots) for (const metric of snapshot) reporters.set(metric.name, (reporters.get(metric.name) ?? 0) + 1);
+    return AggregatorRegistry.aggregate(snapshots.map((snapshot) => snapshot.map((metric) => (reporters.get(metric.name) === 1 ? { ...metric, aggregator: 'first' as const } : metric))));
+  }
 }

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
-import type { ConsumerConfig, Kafka, Producer } from 'kafkajs';
+import type { Consumer, ConsumerConfig, Kafka, Producer } from 'kafkajs';
 import type { Logger } from '../observability/logger.js';
-import type { Metrics } from '../observability/metrics.js';
+import { CombinedRegistry, type Metrics } from '../observability/metrics.js';
 import type { CostlineConfig } from '../config/schema.js';
 import type { Alert, PlaybookAction, SchemaRegistryClient } from '../../schemas/index.js';
 import type { MergedRollup } from '../core/stage-two.js';
@@ -10,6 +10,7 @@ import type { ClickHouseClient } from '../../sinks/clickhouse/index.js';
 import { CoPartitionedAssigner } from './co-partition-assigner.js';
 import { StageOneRunner } from './stage-one-runner.js';
 import { StageTwoRunner } from './stage-two-runner.js';
+import { stageOneWorkerCount, StageOneWorkers } from './stage-one-workers.js';
 
 export interface PipelineDeps {
   config: CostlineConfig;
@@ -18,7 +19,7 @@ export interface PipelineDeps {
   kafka: Kafka;
   clickhouse: ClickHouseClient;
   registry: SchemaRegistryClient;
-  /** The wall clock, for idle partitions and flush pacing only; never for event time. */
+  /** The wall clock, for idle partitions and flush pacing only; never for event time. Stage-1 worker threads read Date.now. */
   now?: () => number;
 }
 
@@ -28,6 +29,8 @@ export interface PipelineEvents {
   action: [action: PlaybookAction];
   deadLetter: [letter: DeadLetter];
   sinkFailure: [error: Error, retryInMs: number];
+  /** A stage-1 worker thread died: its partitions are no longer consumed. Unhandled, it ends the process. */
+  error: [error: Error];
 }
 
 /**
@@ -37,6 +40,11 @@ export interface PipelineEvents {
  * raw-consume ceiling uses the same settings, so its ratio compares like with like.
  */
 export const stageOneFetch = { maxBytesPerPartition: 4 * 1024 * 1024, minBytes: 1, maxBytes: 10 * 1024 * 1024, maxWaitTimeInMs: 5_000 } as const satisfies Partial<ConsumerConfig>;
+
+/** Stage 1's consumer, on the main thread or a worker thread alike: the pipeline's group, co-partitioned. */
+export function stageOneConsumer(kafka: Kafka, config: CostlineConfig): Consumer {
+  return kafka.consumer({ groupId: config.kafka.groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, ...stageOneFetch, partitionAssigners: [CoPartitionedAssigner] });
+}
 
 /** Partition counts of the input topics: they must agree (co-partitioning), and are stage 2's task count. */
 export async function inputTaskCount(kafka: Kafka, config: CostlineConfig): Promise<number> {
@@ -58,16 +66,26 @@ export async function inputTaskCount(kafka: Kafka, config: CostlineConfig): Prom
 
 /**
  * The running pipeline: stage 1 (per input partition: decode, validate, pre-aggregate) and stage 2
- * (per rollup key: merge, write, detect) in one process. Several processes in the same consumer
- * groups split both stages by partition and produce the same results as one.
+ * (per rollup key: merge, write, detect) in one process. Stage 1 runs on worker threads
+ * (`pipeline.stageOneWorkers`), each one more member of the consumer group, or on the main thread.
+ * Several processes in the same consumer groups split both stages by partition and produce the
+ * same results as one.
  */
 export class Pipeline extends EventEmitter<PipelineEvents> {
-  private stageOne: StageOneRunner | undefined;
+  private stageOne: StageOneRunner | StageOneWorkers | undefined;
   private stageTwo: StageTwoRunner | undefined;
   private producer: Producer | undefined;
+  /** Every thread's metrics: serve this one on /metrics. */
+  readonly registry: CombinedRegistry;
 
   constructor(private readonly deps: PipelineDeps) {
     super();
+    this.registry = new CombinedRegistry(deps.metrics.registry, () => (this.stageOne instanceof StageOneWorkers ? this.stageOne.metrics() : Promise.resolve([])));
+  }
+
+  /** Stage-1 worker threads running (0: stage 1 runs on the main thread). */
+  get stageOneWorkers(): number {
+    return this.stageOne instanceof StageOneWorkers ? this.stageOne.size : 0;
   }
 
   /** Windows and merge state held in memory, both stages. */
@@ -100,14 +118,15 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     });
     const warm = await this.stageTwo.warmStart();
     logger.info({ windows: warm.windows, hours: config.detectors.warmStartHours }, 'detector baselines warm-started from ClickHouse');
-    this.stageOne = new StageOneRunner({
-      ...common,
-      consumer: kafka.consumer({ groupId: config.kafka.groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, ...stageOneFetch, partitionAssigners: [CoPartitionedAssigner] }),
-      internalPartitions: internal?.partitions.length ?? config.kafka.partitions,
-    });
+    const internalPartitions = internal?.partitions.length ?? config.kafka.partitions;
+    const workers = stageOneWorkerCount(config.pipeline.stageOneWorkers, tasks);
+    this.stageOne =
+      workers === 0
+        ? new StageOneRunner({ ...common, consumer: stageOneConsumer(kafka, config), internalPartitions })
+        : new StageOneWorkers({ config, logger, workers, internalPartitions, onDeadLetter: common.onDeadLetter, onFlushFailure: common.onFlushFailure, onFailure: (error) => this.emit('error', error) });
     await this.stageTwo.start();
     await this.stageOne.start();
-    logger.info({ tasks, group: config.kafka.groupId }, 'pipeline consuming');
+    logger.info({ tasks, group: config.kafka.groupId, stageOneWorkers: workers }, 'pipeline consuming');
   }
 
   /** Graceful: stage 1 first (its last partials reach the internal topic), then stage 2. */

@@ -3,18 +3,25 @@
  * process against the raw KafkaJS consume rate of the same topic in the same run, memory per
  * active series at 10k and 100k series, and rows per ClickHouse insert.
  *
- *   node --expose-gc --import tsx test/bench/throughput.ts [--events 200000] [--keys 500] [--skip-memory | --memory-only]
+ *   node --expose-gc --import tsx test/bench/throughput.ts [--events 200000] [--keys 500] [--stage-one-workers N|auto] [--partitions N] [--skip-memory | --memory-only]
+ *
+ * --stage-one-workers defaults to the product's default (pipeline.stageOneWorkers); --partitions
+ * to the smallest multiple of the worker count that is at least 3, so every worker gets as many
+ * partitions (the co-partitioning assignor splits partitions, not events).
  *
  * Uses KAFKA_BROKERS / SCHEMA_REGISTRY_URL / CLICKHOUSE_URL when set, else starts the local stack.
  */
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
-import { loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { Registry } from 'prom-client';
+import type { Admin } from 'kafkajs';
 import { loadConfig } from '../../pipeline/config/load.js';
 import { connect, prepare } from '../../pipeline/runtime/bootstrap.js';
 import { Pipeline, stageOneFetch } from '../../pipeline/runtime/pipeline.js';
-import { createMetrics } from '../../pipeline/observability/metrics.js';
+import { stageOneWorkerCount } from '../../pipeline/runtime/stage-one-workers.js';
+import { createMetrics, type MetricsSnapshot } from '../../pipeline/observability/metrics.js';
+import { configSchema } from '../../pipeline/config/schema.js';
 import { createLogger, silentLogger } from '../../pipeline/observability/logger.js';
 import { contracts, valueSubject, WireCodec, type TokenUsage } from '../../schemas/index.js';
 import { stackUp } from '../../deploy/stack/stack.js';
@@ -26,9 +33,12 @@ import { RateCard } from '../../pipeline/core/rate-card.js';
 import { CardinalityGuard } from '../../pipeline/core/cardinality.js';
 import { qualified } from '../../sinks/clickhouse/index.js';
 
-const { values: args } = parseArgs({ options: { events: { type: 'string', default: '200000' }, keys: { type: 'string', default: '500' }, 'skip-memory': { type: 'boolean', default: false }, 'memory-only': { type: 'boolean', default: false } } });
+const { values: args } = parseArgs({ options: { events: { type: 'string', default: '200000' }, keys: { type: 'string', default: '500' }, 'stage-one-workers': { type: 'string' }, partitions: { type: 'string' }, 'skip-memory': { type: 'boolean', default: false }, 'memory-only': { type: 'boolean', default: false } } });
 const EVENTS = Number(args.events);
 const KEYS = Number(args.keys);
+const WORKERS_SETTING = args['stage-one-workers'] === undefined ? configSchema.parse({}).pipeline.stageOneWorkers : args['stage-one-workers'] === 'auto' ? 'auto' : Number(args['stage-one-workers']);
+const PLANNED_WORKERS = stageOneWorkerCount(WORKERS_SETTING, Number.MAX_SAFE_INTEGER);
+const PARTITIONS = args.partitions === undefined ? Math.max(1, PLANNED_WORKERS) * Math.ceil(3 / Math.max(1, PLANNED_WORKERS)) : Number(args.partitions);
 const MIN = 60_000;
 const log = (m: string) => process.stdout.write(`${m}\n`);
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -76,7 +86,9 @@ async function main(): Promise<void> {
       COSTLINE__topics__alerts: `bench.alerts.${run}`,
       COSTLINE__topics__actions: `bench.actions.${run}`,
       COSTLINE__topics__dlq: `bench.dlq.${run}`,
+      COSTLINE__kafka__partitions: String(PARTITIONS),
     },
+    overrides: [{ path: 'pipeline.stageOneWorkers', value: WORKERS_SETTING, from: 'the --stage-one-workers flag' }],
   });
   const connections = connect(config, '-bench');
   await prepare(config, connections, silentLogger);
@@ -121,6 +133,7 @@ async function main(): Promise<void> {
     await raw.disconnect();
     return { rate: count / ((done - joined) / 1000), cpuMicrosPerEvent: (used.user + used.system) / count };
   };
+  log('raw KafkaJS consume of the same topic, twice');
   const coldRaw = await rawRate('cold');
   const warmRaw = await rawRate('warm');
 
@@ -132,13 +145,12 @@ async function main(): Promise<void> {
     rss = Math.max(rss, process.memoryUsage().rss);
   }, 100);
   await pipeline.start();
-  // Started means stage 1 has joined its group: its fetches begin now, as the raw consumer's did.
-  const first = performance.now();
-  const cpu = process.cpuUsage();
-  const accepted = async () => (await metrics.eventsIn.get()).values.reduce((s, v) => s + v.value, 0);
-  while ((await accepted()) < EVENTS + 30) await new Promise((r) => setTimeout(r, 5));
-  const last = performance.now();
-  const used = process.cpuUsage(cpu);
+  // Stage 1 may count on worker threads: the pipeline's combined registry asks them, so poll gently.
+  const accepted = async () => valuesOf(await pipeline.registry.getMetricsAsJSON(), 'costline_events_total').reduce((s, v) => s + v.value, 0);
+  const { first, cpu, countedBefore, remaining } = await stableGroup(connections.kafka.admin(), config.kafka.groupId, config.topics.tokens, Math.max(1, pipeline.stageOneWorkers), accepted);
+  log(`pipeline consuming (${pipeline.stageOneWorkers === 0 ? 'stage 1 on the main thread' : `${pipeline.stageOneWorkers} stage-1 worker threads`}); ${remaining.toLocaleString('en-US')} events to go once its group was stable`);
+  const { last, used } = await lastProgress(accepted, countedBefore, remaining, cpu);
+  log('consumed; waiting for the closed windows in ClickHouse, then stopping');
   const expectedRows = async () => {
     const result = await connections.clickhouse.query({ query: `SELECT count() AS n FROM ${qualified(config.clickhouse.database, 'model_rollup_1m')} FINAL`, format: 'JSONEachRow' });
     return Number((await result.json<{ n: string }>())[0]!.n);
@@ -152,18 +164,22 @@ async function main(): Promise<void> {
   }
   const durable = performance.now();
   clearInterval(sampler);
+  const workers = pipeline.stageOneWorkers;
   await pipeline.stop();
-  const e2eRate = (EVENTS + 30) / ((last - first) / 1000);
-  const inserts = (await metrics.clickhouseInsertSeconds.get()).values.filter((v) => v.metricName === 'costline_clickhouse_insert_seconds_count');
-  const rowCounts = (await metrics.clickhouseRows.get()).values;
+  // Stopped workers leave their last metrics in the combined registry.
+  const snapshot = await pipeline.registry.getMetricsAsJSON();
+  const e2eRate = remaining / ((last - first) / 1000);
+  const inserts = valuesOf(snapshot, 'costline_clickhouse_insert_seconds').filter((v) => 'metricName' in v && v.metricName === 'costline_clickhouse_insert_seconds_count');
+  const rowCounts = valuesOf(snapshot, 'costline_clickhouse_rows_total');
   log('');
+  log(`stage 1: ${workers === 0 ? 'on the main thread' : `${workers} worker thread(s)`} (setting ${JSON.stringify(WORKERS_SETTING)}), ${PARTITIONS} input partitions, ${availableParallelism()} cores`);
   log(`fetch settings, raw and stage 1 alike: ${Object.entries(stageOneFetch).map(([k, v]) => `${k}=${v}`).join(', ')}`);
   const rate = (r: number) => `${Math.round(r).toLocaleString('en-US')} events/s`;
   const cpuPerEvent = (micros: number) => `${micros.toFixed(1)} µs CPU/event`;
-  const pipelineCpu = (used.user + used.system) / (EVENTS + 30);
+  const pipelineCpu = (used.user + used.system) / remaining;
   log(`raw KafkaJS consume rate, first pass: ${rate(coldRaw.rate)}, ${cpuPerEvent(coldRaw.cpuMicrosPerEvent)} (KafkaJS not yet compiled)`);
   log(`raw KafkaJS consume rate (ceiling):   ${rate(warmRaw.rate)}, ${cpuPerEvent(warmRaw.cpuMicrosPerEvent)} (second pass)`);
-  log(`pipeline end-to-end rate (stage 1):   ${rate(e2eRate)}, ${cpuPerEvent(pipelineCpu)} (both stages)`);
+  log(`pipeline end-to-end rate (stage 1):   ${rate(e2eRate)}, ${cpuPerEvent(pipelineCpu)} (both stages, all threads; ${remaining.toLocaleString('en-US')} events past the committed offsets once the group was stable)`);
   log(`ratio (target >= 0.8):                ${(e2eRate / warmRaw.rate).toFixed(2)} (${(e2eRate / coldRaw.rate).toFixed(2)} against the first pass)`);
   // The cores are shared: wall-clock rates move with the neighbours' load, CPU per event much less.
   log(`CPU ratio, raw / pipeline per event:  ${(warmRaw.cpuMicrosPerEvent / pipelineCpu).toFixed(2)} (load average ${loadavg().map((l) => l.toFixed(1)).join(', ')})`);
@@ -175,9 +191,58 @@ async function main(): Promise<void> {
     const total = rowCounts.find((r) => r.labels.table === table)?.value ?? 0;
     log(`rows per insert, ${table.padEnd(18)} ${(total / c.value).toFixed(1)} (${total} rows in ${c.value} inserts)`);
   }
-  for (const v of (await metrics.deadLetters.get()).values) log(`dead letters ${JSON.stringify(v.labels)}: ${v.value}`);
+  for (const v of valuesOf(snapshot, 'costline_dead_letters_total')) log(`dead letters ${JSON.stringify(v.labels)}: ${v.value}`);
   await connections.clickhouse.command({ query: `DROP DATABASE IF EXISTS ${config.clickhouse.database}` });
   await connections.close();
+}
+
+/**
+ * Where the timing of the pipeline starts. Stage-1 worker threads join the group one by one and
+ * it rebalances until all are in; what a member read before the last rebalance, it reads again
+ * from the committed offsets. So the clock starts once the group is stable with every member, and
+ * the work measured is what lay past the committed offsets then: the final members' work.
+ */
+async function stableGroup(admin: Admin, groupId: string, topic: string, members: number, accepted: () => Promise<number>): Promise<{ first: number; cpu: NodeJS.CpuUsage; countedBefore: number; remaining: number }> {
+  await admin.connect();
+  try {
+    for (;;) {
+      const [group] = (await admin.describeGroups([groupId])).groups;
+      if (group?.state === 'Stable' && group.members.length === members) {
+        const stable = { first: performance.now(), cpu: process.cpuUsage(), countedBefore: await accepted() };
+        const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+        const from = new Map(committed!.partitions.map((p) => [p.partition, Math.max(0, Number(p.offset))]));
+        const ends = await admin.fetchTopicOffsets(topic);
+        return { ...stable, remaining: ends.reduce((sum, p) => sum + Number(p.high) - (from.get(p.partition) ?? 0), 0) };
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * When the work is done: the count has stopped moving for `quietMs` after reaching most of what
+ * was left (or for ten times that, whatever the count). Not the exact count: the final members may
+ * have read a little before the group was seen stable, and that was counted before.
+ */
+async function lastProgress(accepted: () => Promise<number>, from: number, remaining: number, cpu: NodeJS.CpuUsage, quietMs = 1_000): Promise<{ last: number; used: NodeJS.CpuUsage }> {
+  let count = from;
+  let progress = { last: performance.now(), used: process.cpuUsage(cpu) };
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 20));
+    const now = await accepted();
+    if (now !== count) {
+      count = now;
+      progress = { last: performance.now(), used: process.cpuUsage(cpu) };
+    } else if (performance.now() - progress.last >= (count - from >= 0.9 * remaining ? quietMs : 10 * quietMs)) {
+      return progress;
+    }
+  }
+}
+
+function valuesOf(snapshot: MetricsSnapshot, name: string): MetricsSnapshot[number]['values'] {
+  return snapshot.find((m) => m.name === name)?.values ?? [];
 }
 
 /** What a realistic active series is, for the memory figure: a handful of requests a minute. */

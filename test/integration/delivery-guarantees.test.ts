@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Registry } from 'prom-client';
+import { AssignerProtocol } from 'kafkajs';
 import { connect, prepare, type Connections } from '../../pipeline/runtime/bootstrap.js';
 import { Pipeline } from '../../pipeline/runtime/pipeline.js';
 import { createMetrics } from '../../pipeline/observability/metrics.js';
@@ -86,6 +87,23 @@ const exited = (child: ChildProcess) => new Promise<void>((resolve) => (child.ex
 /** Stopping and restarting services is only for the stack this run started: never for endpoints given in the environment. */
 const ownsTheStack = async () => !endpointsFromEnv() && (await stackStatus()).every((s) => s.state === 'healthy');
 
+/** The input partitions each member of the stage-1 group holds now, by client id. */
+async function stageOneAssignments(connections: Connections, groupId: string): Promise<Map<string, Set<string>>> {
+  const admin = connections.kafka.admin();
+  await admin.connect();
+  try {
+    const { groups } = await admin.describeGroups([groupId]);
+    const held = new Map<string, Set<string>>();
+    for (const member of groups[0]!.members) {
+      const assignment = AssignerProtocol.MemberAssignment.decode(member.memberAssignment)?.assignment ?? {};
+      held.set(member.clientId, new Set(Object.entries(assignment).flatMap(([topic, partitions]) => partitions.map((p) => `${topic}:${p}`))));
+    }
+    return held;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 describe('delivery guarantees against the real services', () => {
   it('ends with exactly the one-pass rollups after the pipeline is killed with SIGKILL several times', async () => {
     const run = await newRun('kill9', 11);
@@ -116,8 +134,9 @@ describe('delivery guarantees against the real services', () => {
 
   it('gives the same rollups with two instances in one group and a rebalance mid-run as with one', async () => {
     const run = await newRun('scaleout', 12);
-    const first = new Pipeline({ config: run.config, logger: silentLogger, metrics: createMetrics(new Registry()), ...run.connections });
-    const second = new Pipeline({ config: run.config, logger: silentLogger, metrics: createMetrics(new Registry()), ...connect(run.config, '-second') });
+    const registries = [new Registry(), new Registry()] as const;
+    const first = new Pipeline({ config: run.config, logger: silentLogger, metrics: createMetrics(registries[0]), ...run.connections });
+    const second = new Pipeline({ config: run.config, logger: silentLogger, metrics: createMetrics(registries[1]), ...connect(run.config, '-second') });
     await first.start();
     try {
       for (let m = 0; m < run.minutes.length; m++) {
@@ -126,6 +145,12 @@ describe('delivery guarantees against the real services', () => {
         if (m === 5) await second.start(); // the group rebalances while windows are open
       }
       await expectExactlyTheReference(run);
+      // Consumer lag is reported only by the instance holding the partition: what moved to the second is no longer the first's.
+      const held = await stageOneAssignments(run.connections, run.config.kafka.groupId);
+      for (const [i, suffix] of ['-scaleout', '-second'].entries()) {
+        const lagged = (await registries[i]!.getSingleMetric('costline_consumer_lag_records')!.get()).values.map((v) => `${v.labels.topic}:${v.labels.partition}`);
+        expect(lagged.filter((p) => !held.get(`${run.config.kafka.clientId}${suffix}`)?.has(p)), `lag series of instance ${i + 1} for partitions it does not hold`).toEqual([]);
+      }
     } finally {
       await second.stop();
       await first.stop();

@@ -66,6 +66,26 @@ describe('configuration', () => {
     expect(loadConfig({ env: { CLICKHOUSE_PASSWORD_FILE: secret } }).clickhouse.password).toBe('s3cret');
   });
 
+  it('lets the number of stage-1 worker threads come from COSTLINE_STAGE_ONE_WORKERS, a number or auto', () => {
+    expect(loadConfig({ env: {} }).pipeline.stageOneWorkers).toBe(0);
+    expect(loadConfig({ env: { COSTLINE_STAGE_ONE_WORKERS: '2' } }).pipeline.stageOneWorkers).toBe(2);
+    expect(loadConfig({ env: { COSTLINE_STAGE_ONE_WORKERS: 'auto' } }).pipeline.stageOneWorkers).toBe('auto');
+    expect(loadConfig({ file: file('pipeline:\n  stageOneWorkers: 3\n'), env: { COSTLINE_STAGE_ONE_WORKERS: 'auto' } }).pipeline.stageOneWorkers).toBe('auto');
+  });
+
+  it('refuses a stage-1 worker count that is not a whole number or auto, naming where it came from', () => {
+    const message = problems(() => loadConfig({ env: { COSTLINE_STAGE_ONE_WORKERS: 'two' } }));
+    expect(message).toContain('pipeline.stageOneWorkers');
+    expect(message).toContain('got "two"');
+    expect(message).toContain('COSTLINE_STAGE_ONE_WORKERS');
+  });
+
+  it('puts a command-line override over the environment, and names the option when it is wrong', () => {
+    const override = (value: unknown) => [{ path: 'pipeline.stageOneWorkers', value, from: 'the --stage-one-workers option' }];
+    expect(loadConfig({ env: { COSTLINE_STAGE_ONE_WORKERS: '4' }, overrides: override(1) }).pipeline.stageOneWorkers).toBe(1);
+    expect(problems(() => loadConfig({ env: {}, overrides: override(-1) }))).toContain('the --stage-one-workers option');
+  });
+
   it('says so when the config file is missing', () => {
     expect(problems(() => loadConfig({ file: '/nonexistent/costline.yaml', env: {} }))).toContain('does not exist');
   });
