@@ -24,6 +24,21 @@ export const gpuWasteSchema = z.strictObject({
   minMoneyPerHour: z.number().min(0).default(5),
   /** Critical from this much money per hour on. */
   criticalMoneyPerHour: z.number().min(0).default(100),
+  /**
+   * A GPU whose mean utilization in a window is below this percentage ran (next to) no kernel in it:
+   * DCGM counts any time a kernel runs, so a checkpoint or an evaluation pass still reads above it.
+   */
+  stalledBelowPct: z.number().min(0).max(100).default(1),
+  /**
+   * An early notice, at severity info, when every GPU of a training pool has been stalled this long:
+   * a job that steps every few seconds and has run no kernel for minutes is hung or finished
+   * without releasing its GPUs. It asks for no action: a long checkpoint write or a data-loader
+   * stall looks the same for a while, which is what `sustainedMs` waits out before the alert
+   * escalates (same episode, re-notified) to the severity a scale-down acts on. Inference and
+   * notebook pools follow demand, so no activity there is a quiet hour, not a hang: they get no
+   * early notice. null: none.
+   */
+  stalledAfterMs: z.number().int().min(60_000).nullable().default(2 * 60_000),
   // The sustained period is the hysteresis already: fire on the first window that completes it.
   ...episodeSettingsShape({ fireAfter: 1, resolveAfter: 2, staleAfterMs: 30 * 60_000 }),
 });
@@ -40,6 +55,8 @@ interface IdleStreak {
 interface PoolState extends EpisodeSeries {
   /** Each GPU currently in an idle streak: bounded by the pool's GPUs (streaks of vanished GPUs expire). */
   idle: Map<string, IdleStreak>;
+  /** Since when every GPU of the (training) pool has been stalled, and the last window it was: undefined while any GPU runs kernels. */
+  stalled: IdleStreak | undefined;
 }
 
 interface WastedGpu {
@@ -54,12 +71,15 @@ interface WastedGpu {
  * at stake is the idle GPUs' hourly rates. A GPU that raised an XID error is broken rather than
  * idle (replace it, do not scale it down) and is not counted. The evidence names the node holding
  * most of the idle money, where a scale-down starts.
+ * Two tiers, one episode: a training pool whose every GPU has run no kernel for `stalledAfterMs`
+ * fires at severity info (a hung job, worth knowing, not yet worth acting on); the sustained period
+ * escalates it to warning or critical by the money at stake, which re-notifies under the same id.
  */
 export class GpuWasteDetector {
   private readonly pools: SeriesTable<PoolState>;
 
   constructor(private readonly settings: GpuWasteSettings) {
-    this.pools = new SeriesTable(() => ({ ...newSeriesClock(), dimensions: {}, idle: new Map(), episode: new AlertEpisode(settings) }));
+    this.pools = new SeriesTable(() => ({ ...newSeriesClock(), dimensions: {}, idle: new Map(), stalled: undefined, episode: new AlertEpisode(settings) }));
   }
 
   get size(): number {
@@ -90,7 +110,8 @@ export class GpuWasteDetector {
     const atStake = wasted.reduce((sum, w) => sum + w.hourlyRate, 0);
     const poolCost = window.gpus.reduce((sum, gpu) => sum + (gpu.hourlyRate ?? window.hourlyRatePerGpu), 0);
     const breaching = wasted.length >= this.settings.minGpus && atStake >= this.settings.minMoneyPerHour;
-    const verdict: Verdict = {
+    const stalledForMs = this.stalledFor(state, window, gapMs);
+    const verdict: Verdict = (!breaching && this.stalledNotice(window, stalledForMs, poolCost)) || {
       breaching,
       severity: atStake >= this.settings.criticalMoneyPerHour ? 'critical' : 'warning',
       metric: 'idle_gpu_cost_per_hour',
@@ -101,6 +122,41 @@ export class GpuWasteDetector {
     };
     const alert = state.episode.step({ rule: GPU_WASTE_RULE, key: window.key, dimensions: window.dimensions, windowStart: window.windowStart, windowEnd: window.windowEnd }, verdict);
     return alert ? [alert] : [];
+  }
+
+  /**
+   * How long every GPU of a training pool has run no kernel, up to this window's end (0 while any
+   * of them runs some). A lost scrape or two does not break the streak, as for a GPU's idle streak.
+   */
+  private stalledFor(state: PoolState, window: GpuPoolWindow, gapMs: number): number {
+    const healthy = window.gpus.filter((gpu) => !gpu.faulted);
+    const stalledNow = healthy.length >= this.settings.minGpus && healthy.every((gpu) => gpu.workload === 'training' && gpu.utilizationPct < this.settings.stalledBelowPct);
+    if (!stalledNow) {
+      state.stalled = undefined;
+      return 0;
+    }
+    const since = state.stalled && window.windowStart - state.stalled.lastSeenEnd <= gapMs ? state.stalled.since : window.windowStart;
+    state.stalled = { since, lastSeenEnd: window.windowEnd };
+    return window.windowEnd - since;
+  }
+
+  /** The early tier, once a training pool has been stalled for `stalledAfterMs` with money worth a look held by it; undefined before. */
+  private stalledNotice(window: GpuPoolWindow, stalledForMs: number, poolCost: number): Verdict | undefined {
+    if (this.settings.stalledAfterMs === null || stalledForMs < this.settings.stalledAfterMs) return undefined;
+    const healthy = window.gpus.filter((gpu) => !gpu.faulted);
+    const held = healthy.reduce((sum, gpu) => sum + (gpu.hourlyRate ?? window.hourlyRatePerGpu), 0);
+    if (held < this.settings.minMoneyPerHour) return undefined;
+    const nodes = new Set(healthy.map((gpu) => gpu.node).filter((node) => node !== '')).size;
+    const where = nodes > 0 ? `, on ${nodes} node${nodes > 1 ? 's' : ''},` : '';
+    return {
+      breaching: true,
+      severity: 'info',
+      metric: 'idle_gpu_cost_per_hour',
+      observed: held,
+      baseline: poolCost,
+      score: healthy.length / window.gpus.length,
+      evidence: `all ${healthy.length} GPUs of ${describeDimensions(window.dimensions)}${where} have run no kernel for ${formatDuration(stalledForMs)}: the job looks hung, or finished without releasing them, holding ${formatMoney(held, window.currency)}/h; check it (a scale-down is proposed after ${formatDuration(this.settings.sustainedMs)} idle)`,
+    };
   }
 
   advance(watermark: number): Alert[] {

@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { GpuWasteDetector, GPU_WASTE_RULE, gpuWasteSchema } from '../../../detectors/index.js';
+import { GpuWasteDetector, GPU_WASTE_RULE, gpuWasteSchema, parsePlaybook, PlaybookEngine } from '../../../detectors/index.js';
 import type { Alert } from '../../../schemas/index.js';
 import { gpuPoolWindow, statuses, T0, MIN } from './builders.js';
 
@@ -99,5 +100,73 @@ describe('GPU waste: allocated and idle for a sustained time', () => {
       named.push(...detector.observe(window));
     }
     expect(named[0]!.evidence).toBe(`2 of 2 GPUs of llama-3.1-70b v1, cluster prod-east below 10% utilization for ${SUSTAINED} min or more: $8.20/h at stake, 100% of the pool's cost; scale down or release them`);
+  });
+});
+
+/** A training job's pool: 8 GPUs on two nodes, each at the utilization given for the window. */
+function trainingWindow(i: number, utilization: number) {
+  const window = gpuPoolWindow(i, Array(8).fill(utilization), { key: 'ml|exp-42|prod', dimensions: { team: 'ml', experiment: 'exp-42', environment: 'prod' } });
+  for (const gpu of window.gpus) gpu.workload = 'training';
+  return window;
+}
+
+function runTraining(utilization: (i: number) => number, windows: number, detector = new GpuWasteDetector(settings)): Array<Alert & { at: number }> {
+  const alerts: Array<Alert & { at: number }> = [];
+  for (let i = 0; i < windows; i += 1) for (const alert of detector.observe(trainingWindow(i, utilization(i)))) alerts.push({ ...alert, at: i });
+  return alerts;
+}
+
+describe('GPU waste: early notice of a training job that stopped running kernels', () => {
+  const STALLED = settings.stalledAfterMs! / MIN;
+
+  it('fires at severity info once every GPU of a training pool has run no kernel for the stalled time', () => {
+    const alerts = runTraining((i) => (i < 10 ? 97 : 0), 10 + STALLED);
+    expect(alerts.map((a) => [a.at, a.status, a.severity])).toEqual([[10 + STALLED - 1, 'firing', 'info']]);
+    expect(alerts[0]!.evidence).toBe(`all 8 GPUs of experiment exp-42, team ml (prod), on 2 nodes, have run no kernel for ${STALLED} min: the job looks hung, or finished without releasing them, holding $32.80/h; check it (a scale-down is proposed after ${SUSTAINED} min idle)`);
+  });
+
+  it('escalates the same episode to the scale-down severity after the sustained period, re-notifying once', () => {
+    const alerts = runTraining((i) => (i < 10 ? 97 : 0), 10 + SUSTAINED + 20);
+    expect(alerts.map((a) => [a.at, a.status, a.severity, a.sequence])).toEqual([
+      [10 + STALLED - 1, 'firing', 'info', 0],
+      [10 + SUSTAINED - 1, 'updated', 'warning', 1],
+    ]);
+    expect(alerts[1]!.alert_id).toBe(alerts[0]!.alert_id);
+    expect(alerts[1]!.observed).toBeCloseTo(8 * 4.1, 6);
+  });
+
+  it('resolves the notice when the job runs kernels again before the sustained period', () => {
+    const alerts = runTraining((i) => (i >= 10 && i < 15 ? 0 : 97), 30);
+    expect(alerts.map((a) => `${a.at}:${a.status}:${a.severity}`)).toEqual([`${10 + STALLED - 1}:firing:info`, '16:resolved:info']);
+  });
+
+  it('gives no notice for a checkpoint, which still runs kernels, nor while one GPU of the pool is busy', () => {
+    expect(runTraining((i) => (i >= 10 && i < 13 ? 12 : 97), 30)).toEqual([]);
+    const detector = new GpuWasteDetector(settings);
+    const alerts: Alert[] = [];
+    for (let i = 0; i < 10; i += 1) {
+      const window = trainingWindow(i, 0);
+      window.gpus[3]!.utilizationPct = 90;
+      alerts.push(...detector.observe(window));
+    }
+    expect(alerts).toEqual([]);
+  });
+
+  it('gives no early notice for an inference pool with no activity: demand-driven pools are quiet at night', () => {
+    const alerts = run(() => [0, 0, 0, 0], SUSTAINED + 2);
+    expect(alerts.map((a) => `${a.window_start}:${a.status}:${a.severity}`)).toEqual([`${T0 + (SUSTAINED - 1) * MIN}:firing:warning`]);
+  });
+
+  it('gives no early notice when configured without one', () => {
+    const detector = new GpuWasteDetector(gpuWasteSchema.parse({ stalledAfterMs: null }));
+    expect(statuses(runTraining(() => 0, SUSTAINED + 2, detector))).toEqual(['firing:warning']);
+  });
+
+  it('drives the default playbook to scale down on the escalation only, not on the early notice', () => {
+    const playbook = parsePlaybook(readFileSync(new URL('../../../deploy/playbooks/default.yaml', import.meta.url), 'utf8'), 'deploy/playbooks/default.yaml');
+    const engine = new PlaybookEngine(playbook);
+    const [notice, escalation] = runTraining((i) => (i < 10 ? 97 : 0), 10 + SUSTAINED);
+    expect(engine.decide(notice!)).toEqual([]);
+    expect(engine.decide(escalation!).map((d) => [d.action, d.status])).toEqual([['scale_down', 'proposed']]);
   });
 });
