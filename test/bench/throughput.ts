@@ -149,7 +149,7 @@ async function main(): Promise<void> {
   const accepted = async () => valuesOf(await pipeline.registry.getMetricsAsJSON(), 'costline_events_total').reduce((s, v) => s + v.value, 0);
   const { first, cpu, countedBefore, remaining } = await stableGroup(connections.kafka.admin(), config.kafka.groupId, config.topics.tokens, Math.max(1, pipeline.stageOneWorkers), accepted);
   log(`pipeline consuming (${pipeline.stageOneWorkers === 0 ? 'stage 1 on the main thread' : `${pipeline.stageOneWorkers} stage-1 worker threads`}); ${remaining.toLocaleString('en-US')} events to go once its group was stable`);
-  const { last, used } = await lastProgress(accepted, countedBefore, remaining, cpu);
+  const { last, used, counted } = await lastProgress(accepted, countedBefore, remaining, cpu);
   log('consumed; waiting for the closed windows in ClickHouse, then stopping');
   const expectedRows = async () => {
     const result = await connections.clickhouse.query({ query: `SELECT count() AS n FROM ${qualified(config.clickhouse.database, 'model_rollup_1m')} FINAL`, format: 'JSONEachRow' });
@@ -168,7 +168,7 @@ async function main(): Promise<void> {
   await pipeline.stop();
   // Stopped workers leave their last metrics in the combined registry.
   const snapshot = await pipeline.registry.getMetricsAsJSON();
-  const e2eRate = remaining / ((last - first) / 1000);
+  const e2eRate = counted / ((last - first) / 1000);
   const inserts = valuesOf(snapshot, 'costline_clickhouse_insert_seconds').filter((v) => 'metricName' in v && v.metricName === 'costline_clickhouse_insert_seconds_count');
   const rowCounts = valuesOf(snapshot, 'costline_clickhouse_rows_total');
   log('');
@@ -176,10 +176,10 @@ async function main(): Promise<void> {
   log(`fetch settings, raw and stage 1 alike: ${Object.entries(stageOneFetch).map(([k, v]) => `${k}=${v}`).join(', ')}`);
   const rate = (r: number) => `${Math.round(r).toLocaleString('en-US')} events/s`;
   const cpuPerEvent = (micros: number) => `${micros.toFixed(1)} µs CPU/event`;
-  const pipelineCpu = (used.user + used.system) / remaining;
+  const pipelineCpu = (used.user + used.system) / counted;
   log(`raw KafkaJS consume rate, first pass: ${rate(coldRaw.rate)}, ${cpuPerEvent(coldRaw.cpuMicrosPerEvent)} (KafkaJS not yet compiled)`);
   log(`raw KafkaJS consume rate (ceiling):   ${rate(warmRaw.rate)}, ${cpuPerEvent(warmRaw.cpuMicrosPerEvent)} (second pass)`);
-  log(`pipeline end-to-end rate (stage 1):   ${rate(e2eRate)}, ${cpuPerEvent(pipelineCpu)} (both stages, all threads; ${remaining.toLocaleString('en-US')} events past the committed offsets once the group was stable)`);
+  log(`pipeline end-to-end rate (stage 1):   ${rate(e2eRate)}, ${cpuPerEvent(pipelineCpu)} (both stages, all threads; the ${counted.toLocaleString('en-US')} events stage 1 took in after its group was stable, of ${remaining.toLocaleString('en-US')} past the committed offsets then)`);
   log(`ratio (target >= 0.8):                ${(e2eRate / warmRaw.rate).toFixed(2)} (${(e2eRate / coldRaw.rate).toFixed(2)} against the first pass)`);
   // The cores are shared: wall-clock rates move with the neighbours' load, CPU per event much less.
   log(`CPU ratio, raw / pipeline per event:  ${(warmRaw.cpuMicrosPerEvent / pipelineCpu).toFixed(2)} (load average ${loadavg().map((l) => l.toFixed(1)).join(', ')})`);
@@ -223,18 +223,19 @@ async function stableGroup(admin: Admin, groupId: string, topic: string, members
 
 /**
  * When the work is done: the count has stopped moving for `quietMs` after reaching most of what
- * was left (or for ten times that, whatever the count). Not the exact count: the final members may
- * have read a little before the group was seen stable, and that was counted before.
+ * was left (or for ten times that, whatever the count). Rate and CPU are per event counted after
+ * the clock started (`counted`): what the members read before the group was seen stable took
+ * neither time nor CPU on the clock, so it is not counted either.
  */
-async function lastProgress(accepted: () => Promise<number>, from: number, remaining: number, cpu: NodeJS.CpuUsage, quietMs = 1_000): Promise<{ last: number; used: NodeJS.CpuUsage }> {
+async function lastProgress(accepted: () => Promise<number>, from: number, remaining: number, cpu: NodeJS.CpuUsage, quietMs = 1_000): Promise<{ last: number; used: NodeJS.CpuUsage; counted: number }> {
   let count = from;
-  let progress = { last: performance.now(), used: process.cpuUsage(cpu) };
+  let progress = { last: performance.now(), used: process.cpuUsage(cpu), counted: 0 };
   for (;;) {
     await new Promise((r) => setTimeout(r, 20));
     const now = await accepted();
     if (now !== count) {
       count = now;
-      progress = { last: performance.now(), used: process.cpuUsage(cpu) };
+      progress = { last: performance.now(), used: process.cpuUsage(cpu), counted: count - from };
     } else if (performance.now() - progress.last >= (count - from >= 0.9 * remaining ? quietMs : 10 * quietMs)) {
       return progress;
     }

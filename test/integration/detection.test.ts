@@ -10,6 +10,7 @@ import { Random } from '../../pipeline/simulate/random.js';
 import type { CostlineConfig } from '../../pipeline/config/schema.js';
 import { trainingGpuSample } from '../support/contract-samples.js';
 import { eventually, isolatedConfig } from '../support/services.js';
+import { readTopicUntilIdle } from '../support/read-topic.js';
 
 const MIN = 60_000;
 const MINUTES = 44;
@@ -49,24 +50,6 @@ async function produceAll(): Promise<void> {
   await producer.disconnect();
 }
 
-async function readTopic<T>(topic: string, codec: WireCodec<T>, group: string, idleMs = 8_000): Promise<T[]> {
-  const consumer = connections.kafka.consumer({ groupId: group });
-  const values: T[] = [];
-  let last = Date.now();
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({
-    eachMessage: async ({ message }) => {
-      last = Date.now();
-      const decoded = await codec.decode(message.value);
-      if (decoded.ok) values.push(decoded.value);
-    },
-  });
-  while (Date.now() - last < idleMs) await new Promise((r) => setTimeout(r, 250));
-  await consumer.disconnect();
-  return values;
-}
-
 async function runUntilQuiet(run: CostlineConfig): Promise<void> {
   const pipeline = new Pipeline({ config: run, logger: silentLogger, metrics: createMetrics(new Registry()), ...connections });
   let lastOutput = Date.now();
@@ -88,8 +71,8 @@ beforeAll(async () => {
   await prepare(config, connections, silentLogger);
   await produceAll();
   await runUntilQuiet(config);
-  alerts = await readTopic(config.topics.alerts, new WireCodec<Alert>(connections.registry, contracts.alert, valueSubject(config.topics.alerts)), `${config.kafka.groupId}-alerts-1`);
-  actions = await readTopic(config.topics.actions, new WireCodec<PlaybookAction>(connections.registry, contracts.action, valueSubject(config.topics.actions)), `${config.kafka.groupId}-actions-1`);
+  alerts = await readTopicUntilIdle(connections.kafka, config.topics.alerts, new WireCodec<Alert>(connections.registry, contracts.alert, valueSubject(config.topics.alerts)), `${config.kafka.groupId}-alerts-1`);
+  actions = await readTopicUntilIdle(connections.kafka, config.topics.actions, new WireCodec<PlaybookAction>(connections.registry, contracts.action, valueSubject(config.topics.actions)), `${config.kafka.groupId}-actions-1`);
 }, 400_000);
 
 afterAll(async () => {
@@ -127,7 +110,7 @@ describe('detection and playbooks, end to end through the real Kafka and ClickHo
   it('publishes no duplicate alert on a replay of the same events by a new consumer group', async () => {
     const replay: CostlineConfig = { ...config, kafka: { ...config.kafka, groupId: `${config.kafka.groupId}-replay` } };
     await runUntilQuiet(replay);
-    const after = await readTopic(config.topics.alerts, new WireCodec<Alert>(connections.registry, contracts.alert, valueSubject(config.topics.alerts)), `${config.kafka.groupId}-alerts-2`);
+    const after = await readTopicUntilIdle(connections.kafka, config.topics.alerts, new WireCodec<Alert>(connections.registry, contracts.alert, valueSubject(config.topics.alerts)), `${config.kafka.groupId}-alerts-2`);
     const ids = after.map((a) => `${a.alert_id}#${a.sequence}`);
     expect(new Set(ids).size).toBe(ids.length);
     expect(after.length).toBe(alerts.length);

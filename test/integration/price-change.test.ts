@@ -15,6 +15,7 @@ import { toBillingLine } from '../../pipeline/core/cost-attribution.js';
 import { inferenceGpuSample } from '../support/contract-samples.js';
 import { billingLineFor } from '../support/billing-samples.js';
 import { eventually, isolatedConfig } from '../support/services.js';
+import { readTopicUntilIdle } from '../support/read-topic.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -46,24 +47,6 @@ function billingLines(): BillingCost[] {
   });
 }
 
-async function readTopic<T>(topic: string, codec: WireCodec<T>, group: string, idleMs = 8_000): Promise<T[]> {
-  const consumer = connections.kafka.consumer({ groupId: group });
-  const values: T[] = [];
-  let last = Date.now();
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({
-    eachMessage: async ({ message }) => {
-      last = Date.now();
-      const decoded = await codec.decode(message.value);
-      if (decoded.ok) values.push(decoded.value);
-    },
-  });
-  while (Date.now() - last < idleMs) await new Promise((r) => setTimeout(r, 250));
-  await consumer.disconnect();
-  return values;
-}
-
 beforeAll(async () => {
   connections = connect(config, '-price');
   await prepare(config, connections, silentLogger);
@@ -83,8 +66,8 @@ beforeAll(async () => {
   } finally {
     await pipeline.stop();
   }
-  alerts = (await readTopic(config.topics.alerts, new WireCodec<Alert>(connections.registry, contracts.alert, valueSubject(config.topics.alerts)), `${config.kafka.groupId}-alerts`)).filter((a) => a.rule === 'price_change');
-  actions = await readTopic(config.topics.actions, new WireCodec<PlaybookAction>(connections.registry, contracts.action, valueSubject(config.topics.actions)), `${config.kafka.groupId}-actions`);
+  alerts = (await readTopicUntilIdle(connections.kafka, config.topics.alerts, new WireCodec<Alert>(connections.registry, contracts.alert, valueSubject(config.topics.alerts)), `${config.kafka.groupId}-alerts`)).filter((a) => a.rule === 'price_change');
+  actions = await readTopicUntilIdle(connections.kafka, config.topics.actions, new WireCodec<PlaybookAction>(connections.registry, contracts.action, valueSubject(config.topics.actions)), `${config.kafka.groupId}-actions`);
 }, 300_000);
 
 afterAll(async () => {
