@@ -21,6 +21,7 @@ export function createMetrics(registry = new Registry(), { processMetrics = true
     sinkFailures: new Counter({ name: 'costline_sink_failures_total', help: 'Failed flushes (consumption pauses and retries with backoff)', labelNames: ['sink'], registers: [registry] }),
     alerts: new Counter({ name: 'costline_alerts_total', help: 'Alert messages published, by rule and status', labelNames: ['rule', 'status'], registers: [registry] }),
     cardinalityOverflow: new Counter({ name: 'costline_cardinality_overflow_total', help: 'Events whose dimension value folded into __overflow__, by dimension', labelNames: ['dimension'], registers: [registry] }),
+    billingPriceEvidence: new Counter({ name: 'costline_billing_price_evidence_total', help: 'Billing lines seen by the price_change rule, by outcome: priced; not-priced (no SKU or quantity, not a usage charge, or a SKU past the cardinality limit); late (its arrival window had closed: telemetry ran ahead of billing by more than the allowed lateness)', labelNames: ['outcome'], registers: [registry] }),
     commits: new Counter({ name: 'costline_offset_commits_total', help: 'Offset commits after durable flushes', registers: [registry] }),
   };
 }

@@ -254,7 +254,7 @@ export class StageOneRunner extends StageRunner {
     if (e.ChargePeriodEnd + lateness < task.currentWatermark) return this.lateRefusal(e.ChargePeriodEnd, lateness);
     // Processed now, committable only once allocated (the billing queue holds the offset back) and
     // once the window its SKU's price went into has closed (the task's window store holds it).
-    task.addBillingLine(e, position);
+    this.deps.metrics.billingPriceEvidence.inc({ outcome: task.addBillingLine(e, position) });
     this.billing.get(task.task)!.add(toBillingLine(e), position);
     this.attribution.remember(e);
     return undefined;

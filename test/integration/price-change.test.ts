@@ -30,6 +30,7 @@ const PRICES = ['98.32', '98.32', '98.32', '127.82', '127.82', '127.82'];
 let connections: Connections;
 let alerts: Alert[] = [];
 let actions: PlaybookAction[] = [];
+const metrics = createMetrics(new Registry());
 
 /** One p5.48xlarge node reporting every minute for seven hours: what moves the telemetry watermark. */
 function gpuSamples(): GpuSample[] {
@@ -57,7 +58,7 @@ beforeAll(async () => {
   await producer.send({ topic: config.topics.billing, acks: -1, messages: await Promise.all(billingLines().map(async (l) => ({ key: l.ResourceId!, value: await billing.encode(l) }))) });
   await producer.send({ topic: config.topics.gpu, acks: -1, messages: await Promise.all(gpuSamples().map(async (s) => ({ key: s.resource_id, value: await gpu.encode(s) }))) });
   await producer.disconnect();
-  const pipeline = new Pipeline({ config, logger: silentLogger, metrics: createMetrics(new Registry()), ...connections });
+  const pipeline = new Pipeline({ config, logger: silentLogger, metrics, ...connections });
   const seen: Alert[] = [];
   pipeline.on('alert', (alert: Alert) => seen.push(alert));
   await pipeline.start();
@@ -87,6 +88,11 @@ describe('a list price change through the real pipeline', () => {
     const resolved = alerts.find((a) => a.status === 'resolved');
     expect(resolved, JSON.stringify(alerts)).toMatchObject({ alert_id: alerts.find((a) => a.status === 'firing')!.alert_id, window_start: start + 6 * HOUR });
     expect(resolved!.evidence).toContain('the new price is established');
+  });
+
+  it('counts every line as price evidence: none refused, none late', async () => {
+    const outcomes = (await metrics.billingPriceEvidence.get()).values.map((v) => [v.labels.outcome, v.value]);
+    expect(outcomes).toEqual([['priced', PRICES.length]]);
   });
 
   it('opens a finops review of the SKU through the default playbook', () => {
