@@ -10,6 +10,12 @@ export interface Verdict {
   baseline: number;
   score: number;
   evidence: string;
+  /**
+   * Not breaching, but past a lower onset level: if the next window breaches, the episode counts
+   * from this one. A regression that starts mid-window shows half its size in its first window; the
+   * confirmation still needs a full breach after it, so a single noisy window still does not page.
+   */
+  leaning?: boolean;
 }
 
 export interface EpisodePolicy {
@@ -44,6 +50,8 @@ export class AlertEpisode {
   private breachStreak = 0;
   private cleanStreak = 0;
   private firstBreachStart = 0;
+  /** The previous window when it was leaning (and no episode open): the onset a breach right after it counts from. */
+  private leaning: { start: number; end: number } | undefined;
   private lowerSeverityStreak = 0;
   private open: { id: string; start: number; severity: Severity; sequence: number } | undefined;
 
@@ -56,7 +64,12 @@ export class AlertEpisode {
   /** Feeds one window's verdict; returns the alert message this window causes, if any. */
   step(window: SeriesWindow, verdict: Verdict): Alert | undefined {
     if (verdict.breaching) {
-      if (this.breachStreak === 0) this.firstBreachStart = window.windowStart;
+      if (this.breachStreak === 0) {
+        const onset = this.leaning?.end === window.windowStart ? this.leaning : undefined;
+        this.firstBreachStart = onset?.start ?? window.windowStart;
+        if (onset) this.breachStreak = 1;
+      }
+      this.leaning = undefined;
       this.breachStreak += 1;
       this.cleanStreak = 0;
       if (!this.open) {
@@ -78,6 +91,7 @@ export class AlertEpisode {
       return undefined;
     }
     this.breachStreak = 0;
+    this.leaning = verdict.leaning && !this.open ? { start: window.windowStart, end: window.windowEnd } : undefined;
     if (!this.open) return undefined;
     this.cleanStreak += 1;
     if (this.cleanStreak < this.policy.resolveAfter) return undefined;
@@ -97,6 +111,7 @@ export class AlertEpisode {
     this.breachStreak = 0;
     this.cleanStreak = 0;
     this.lowerSeverityStreak = 0;
+    this.leaning = undefined;
     if (!this.open) return undefined;
     this.open.sequence += 1;
     const resolved = this.message(window, { ...verdict, severity: this.open.severity }, 'resolved');

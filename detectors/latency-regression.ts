@@ -80,6 +80,11 @@ export class LatencyRegressionDetector {
     const ratio = baseline > 0 ? p95 / baseline : Number.POSITIVE_INFINITY;
     const beyondNoise = Math.log(ratio) >= (this.settings.minZ ?? 0) * spread;
     const breaching = ratio >= this.settings.ratio && p95 - baseline >= this.settings.minDeltaMs && beyondNoise;
+    // The onset: the first window of a regression that starts inside it shows about half the jump
+    // (requests record their latency when they complete), so half the relative and absolute
+    // margins; but three quarters of the noise margin, as a p95 over few requests swings that far
+    // on its own now and then, and the onset must stand out of the key's noise as well.
+    const leaning = !breaching && ratio >= 1 + (this.settings.ratio - 1) / 2 && p95 - baseline >= this.settings.minDeltaMs / 2 && Math.log(ratio) >= 0.75 * (this.settings.minZ ?? 0) * spread;
     if (!breaching) this.remember(state, p95);
     const who = describeKey(observation.dimensions, observation.key);
     const evidence = breaching
@@ -87,7 +92,7 @@ export class LatencyRegressionDetector {
       : `latency p95 of ${who} is back to ${Math.round(p95)} ms against a trailing median of ${Math.round(baseline)} ms`;
     return state.episode.step(
       { rule: LATENCY_REGRESSION_RULE, key: observation.key, dimensions: observation.dimensions, windowStart: observation.windowStart, windowEnd: observation.windowEnd },
-      { breaching, severity: ratio >= 2 * this.settings.ratio ? 'critical' : 'warning', metric: 'latency_p95_ms', observed: p95, baseline, score: ratio, evidence },
+      { breaching, leaning, severity: ratio >= 2 * this.settings.ratio ? 'critical' : 'warning', metric: 'latency_p95_ms', observed: p95, baseline, score: ratio, evidence },
     );
   }
 

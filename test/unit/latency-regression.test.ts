@@ -38,6 +38,16 @@ describe('latency p95 regression against the trailing median', () => {
     expect(alerts[0]!.evidence).toContain('×2.5');
   });
 
+  it('counts a first window showing half the jump as the onset: fires on the next, the full one', () => {
+    const { alerts, at } = run([...healthy, 700, 1250]);
+    expect(at).toEqual([11]);
+    expect(alerts[0]).toMatchObject({ status: 'firing', episode_start: alerts[0]!.window_start - 60_000 });
+  });
+
+  it('stays quiet on a window showing half a jump next to one showing none', () => {
+    expect(run([...healthy, 700, 520, 510]).alerts).toHaveLength(0);
+  });
+
   it('stays quiet on one noisy window', () => {
     expect(run([...healthy, 1200, 510, 505]).alerts).toHaveLength(0);
   });
