@@ -15,8 +15,9 @@ export class BillingQueue {
     return this.pending.length;
   }
 
+  /** The position is copied: the caller may reuse its object for the next record. */
   add(line: BillingLine, position: SourcePosition): void {
-    this.pending.push({ line, position });
+    this.pending.push({ line, position: { partition: position.partition, offset: position.offset } });
   }
 
   /** Lines whose usage is final at this watermark, in arrival order; they leave the queue. */

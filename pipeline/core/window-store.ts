@@ -2,7 +2,7 @@ import type { HeldBytes } from './compact-bytes.js';
 import { KeyPositions, type KeyReferences } from './key-table.js';
 import { windowStartOf } from './tumbling-window.js';
 
-/** Where an event came from: its partition (`topic:partition`) and offset. */
+/** Where an event came from: its partition (`topic:partition`) and offset. Stores keep its values, never the object: a caller may reuse one per batch. */
 export interface SourcePosition {
   partition: string;
   offset: number;

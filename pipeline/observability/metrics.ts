@@ -48,21 +48,33 @@ export type MetricsSnapshot = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
 export class CombinedRegistry extends Registry {
   constructor(
     private readonly local: Registry,
-    private readonly remote: () => Promise<MetricsSnapshot[]>,
+    /** The worker threads' snapshots: every metric, or only the one named. */
+    private readonly remote: (name?: string) => Promise<MetricsSnapshot[]>,
   ) {
     super();
   }
 
+  /** One metric combined over the threads, without collecting the others: cheap enough to poll. */
+  async metricAsJSON(name: string): Promise<MetricsSnapshot[number] | undefined> {
+    const local = this.local.getSingleMetric(name);
+    const snapshots = [local ? [await local.get()] : [], ...(await this.remote(name))];
+    const all = await this.combined(snapshots).getMetricsAsJSON();
+    return all.find((metric) => metric.name === name);
+  }
+
   override async metrics(): Promise<string> {
-    return (await this.combined()).metrics();
+    return (await this.everything()).metrics();
   }
 
   override async getMetricsAsJSON(): Promise<MetricsSnapshot> {
-    return (await this.combined()).getMetricsAsJSON();
+    return (await this.everything()).getMetricsAsJSON();
   }
 
-  private async combined(): Promise<Registry> {
-    const snapshots = [await this.local.getMetricsAsJSON(), ...(await this.remote())];
+  private async everything(): Promise<Registry> {
+    return this.combined([await this.local.getMetricsAsJSON(), ...(await this.remote())]);
+  }
+
+  private combined(snapshots: MetricsSnapshot[]): Registry {
     const reporters = new Map<string, number>();
     for (const snapshot of snapshots) for (const metric of snapshot) reporters.set(metric.name, (reporters.get(metric.name) ?? 0) + 1);
     return AggregatorRegistry.aggregate(snapshots.map((snapshot) => snapshot.map((metric) => (reporters.get(metric.name) === 1 ? { ...metric, aggregator: 'first' as const } : metric))));

@@ -5,7 +5,7 @@ import { CombinedRegistry, type Metrics } from '../observability/metrics.js';
 import type { CostlineConfig } from '../config/schema.js';
 import type { Alert, PlaybookAction, SchemaRegistryClient } from '../../schemas/index.js';
 import type { MergedRollup } from '../core/stage-two.js';
-import type { DeadLetter } from '../../sinks/kafka/index.js';
+import { idempotentProducer, type DeadLetter } from '../../sinks/kafka/index.js';
 import type { ClickHouseClient } from '../../sinks/clickhouse/index.js';
 import { CoPartitionedAssigner } from './co-partition-assigner.js';
 import { StageOneRunner } from './stage-one-runner.js';
@@ -80,7 +80,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
 
   constructor(private readonly deps: PipelineDeps) {
     super();
-    this.registry = new CombinedRegistry(deps.metrics.registry, () => (this.stageOne instanceof StageOneWorkers ? this.stageOne.metrics() : Promise.resolve([])));
+    this.registry = new CombinedRegistry(deps.metrics.registry, (name) => (this.stageOne instanceof StageOneWorkers ? this.stageOne.metrics(name) : Promise.resolve([])));
   }
 
   /** Stage-1 worker threads running (0: stage 1 runs on the main thread). */
@@ -105,7 +105,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     await admin.connect();
     const [internal] = (await admin.fetchTopicMetadata({ topics: [config.topics.partials] })).topics;
     await admin.disconnect();
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    this.producer = idempotentProducer(kafka);
     await this.producer.connect();
     const common = { config, producer: this.producer, clickhouse: this.deps.clickhouse, registry: this.deps.registry, logger, metrics: this.deps.metrics, now, onDeadLetter: (l: DeadLetter) => this.emit('deadLetter', l), onFlushFailure: (e: Error, d: number) => this.emit('sinkFailure', e, d) };
     this.stageTwo = new StageTwoRunner({

@@ -207,8 +207,10 @@ export class StageOneRunner extends StageRunner {
    */
   private async ingestBatch<T>(codec: WireCodec<T>, fold: SourceFold<T>, task: StageOneTask, { topic, partition, messages }: Batch, id: string, now: number, letters: DeadLetter[]): Promise<number> {
     let accepted = 0;
+    // One position object for the batch: whatever keeps a position copies its values.
+    const position: SourcePosition = { partition: id, offset: 0 };
     for (const message of messages) {
-      const position: SourcePosition = { partition: id, offset: Number(message.offset) };
+      position.offset = Number(message.offset);
       const decoded = codec.decodeKnown(message.value) ?? (await codec.decode(message.value));
       const refusal = decoded.ok ? fold.call(this, decoded.value, Number(message.timestamp), task, position, now) : decoded;
       if (refusal === undefined) {

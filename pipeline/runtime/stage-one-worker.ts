@@ -5,11 +5,12 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { createMetrics } from '../observability/metrics.js';
+import { createMetrics, type MetricsSnapshot } from '../observability/metrics.js';
 import { connect } from './bootstrap.js';
 import { stageOneConsumer } from './pipeline.js';
 import { StageOneRunner } from './stage-one-runner.js';
 import type { FromStageOneWorker, StageOneWorkerData, ToStageOneWorker } from './stage-one-workers.js';
+import { idempotentProducer } from '../../sinks/kafka/index.js';
 
 /** How often the main thread hears this runner's readiness and state size (its `ready` and `stateSize` getters read the last). */
 const STATUS_EVERY_MS = 500;
@@ -22,7 +23,7 @@ const post = (message: FromStageOneWorker) => port.postMessage(message);
 const logger = pino({ level: logLevel, base: undefined }, { write: (line: string) => post({ type: 'log', line }) });
 const metrics = createMetrics(new Registry(), { processMetrics: false });
 const connections = connect(config, `-stage1-${index}`, logger);
-const producer = connections.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+const producer = idempotentProducer(connections.kafka);
 const runner = new StageOneRunner({
   config,
   consumer: stageOneConsumer(connections.kafka, config),
@@ -38,6 +39,13 @@ const runner = new StageOneRunner({
 });
 const reportStatus = () => post({ type: 'status', ready: runner.ready, stateSize: runner.stateSize });
 
+/** Every metric, or only the one named (a poll of one counter should not collect them all). */
+async function snapshot(name?: string): Promise<MetricsSnapshot> {
+  if (name === undefined) return metrics.registry.getMetricsAsJSON();
+  const metric = metrics.registry.getSingleMetric(name);
+  return metric ? [await metric.get()] : [];
+}
+
 let stopping: Promise<void> | undefined;
 /** Graceful: the runner's last partials reach the internal topic and its offsets are committed; then the main thread ends the thread. */
 async function stop(): Promise<void> {
@@ -51,7 +59,7 @@ async function stop(): Promise<void> {
 
 port.on('message', (message: ToStageOneWorker) => {
   if (message.type === 'stop') stopping ??= stop();
-  else void metrics.registry.getMetricsAsJSON().then((snapshot) => post({ type: 'metrics', id: message.id, metrics: snapshot }));
+  else void snapshot(message.name).then((snapshot) => post({ type: 'metrics', id: message.id, metrics: snapshot }));
 });
 const status = setInterval(reportStatus, STATUS_EVERY_MS);
 const started = (async () => {

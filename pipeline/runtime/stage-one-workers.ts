@@ -17,7 +17,8 @@ export interface StageOneWorkerData {
   logLevel: string;
 }
 
-export type ToStageOneWorker = { type: 'stop' } | { type: 'metrics'; id: number };
+/** `metrics` with a name asks for that metric only. */
+export type ToStageOneWorker = { type: 'stop' } | { type: 'metrics'; id: number; name?: string };
 
 export type FromStageOneWorker =
   | { type: 'log'; line: string }
@@ -70,7 +71,7 @@ class StageOneThread {
   stopping = false;
   readonly started: Promise<void>;
   readonly exit: Promise<void>;
-  private readonly replies = new Map<number, (metrics: MetricsSnapshot) => void>();
+  private readonly replies = new Map<number, { resolve: (metrics: MetricsSnapshot) => void; name: string | undefined }>();
   private nextRequest = 0;
 
   constructor(
@@ -103,7 +104,7 @@ class StageOneThread {
       this.worker.once('exit', (code) => {
         this.exited = true;
         this.ready = false;
-        for (const reply of this.replies.values()) reply(this.finalMetrics);
+        for (const [, { resolve, name }] of this.replies) resolve(this.finalMetricsOf(name));
         this.replies.clear();
         const error = new Error(`stage-1 worker ${index} ${crash ? `failed: ${crash.message}` : `exited with code ${code}`}; its input partitions are no longer consumed`, { cause: crash });
         // Before it started, start() reports the failure; after, the pipeline hears of it.
@@ -114,14 +115,18 @@ class StageOneThread {
     });
   }
 
-  /** The thread's current metrics (its last ones once it has exited). */
-  metrics(): Promise<MetricsSnapshot> {
-    if (this.exited) return Promise.resolve(this.finalMetrics);
+  /** The thread's current metrics, or only the one named (its last ones once it has exited). */
+  metrics(name?: string): Promise<MetricsSnapshot> {
+    if (this.exited) return Promise.resolve(this.finalMetricsOf(name));
     const id = this.nextRequest++;
     return new Promise((resolve) => {
-      this.replies.set(id, resolve);
-      this.post({ type: 'metrics', id });
+      this.replies.set(id, { resolve, name });
+      this.post({ type: 'metrics', id, name });
     });
+  }
+
+  private finalMetricsOf(name: string | undefined): MetricsSnapshot {
+    return name === undefined ? this.finalMetrics : this.finalMetrics.filter((m) => m.name === name);
   }
 
   /** Graceful: the worker flushes and commits what is complete, then the thread ends. */
@@ -153,7 +158,7 @@ class StageOneThread {
         this.deps.onFlushFailure(message.error, message.retryInMs);
         break;
       case 'metrics':
-        this.replies.get(message.id)?.(message.metrics);
+        this.replies.get(message.id)?.resolve(message.metrics);
         this.replies.delete(message.id);
         break;
       case 'stopped':
@@ -212,7 +217,8 @@ export class StageOneWorkers {
     await Promise.all(this.threads.map((t) => t.stop()));
   }
 
-  metrics(): Promise<MetricsSnapshot[]> {
-    return Promise.all(this.threads.map((t) => t.metrics()));
+  /** Every thread's metrics, or only the one named. */
+  metrics(name?: string): Promise<MetricsSnapshot[]> {
+    return Promise.all(this.threads.map((t) => t.metrics(name)));
   }
 }

@@ -32,11 +32,50 @@ function checkNumber(name: string, value: number, min: number, max: number): Val
   return undefined;
 }
 
+/** A required string: present and at most `max` characters. */
+const filled = (value: string, max: number) => value.length > 0 && value.length <= max;
+/** Within [min, max]; false for NaN, as every comparison with NaN is. */
+const within = (value: number, min: number, max: number) => value >= min && value <= max;
+
 /**
  * Physical bounds of a token-usage event. The reference time is the record's broker timestamp
  * (not the clock), so a replay of old data validates the same way it did live.
  */
 export function validateTokenUsage(event: TokenUsage, referenceTimeMs: number, limits: ValidationLimits = defaultLimits): Validation {
+  return plausibleTokenUsage(event, referenceTimeMs, limits) ? ok : tokenUsageProblem(event, referenceTimeMs, limits);
+}
+
+/**
+ * The hot path of validateTokenUsage: every bound as one chain of plain comparisons, true exactly
+ * when tokenUsageProblem finds none (a property test holds them to that). It runs for every
+ * request; the checks that say what is wrong run only for a record that fails it.
+ */
+export function plausibleTokenUsage(e: TokenUsage, referenceTimeMs: number, limits: ValidationLimits): boolean {
+  const max = limits.maxStringLength;
+  return (
+    e.request_id.length <= max &&
+    filled(e.model_name, max) &&
+    filled(e.model_version, max) &&
+    filled(e.region, max) &&
+    filled(e.endpoint, max) &&
+    filled(e.team, max) &&
+    filled(e.environment, max) &&
+    filled(e.operation_name, max) &&
+    (e.experiment === null || e.experiment.length <= max) &&
+    e.event_time <= referenceTimeMs + limits.maxFutureSkewMs &&
+    e.event_time >= referenceTimeMs - limits.maxAgeMs &&
+    within(e.input_tokens, 0, limits.maxTokensPerRequest) &&
+    within(e.output_tokens, 0, limits.maxTokensPerRequest) &&
+    within(e.cached_input_tokens, 0, e.input_tokens) &&
+    within(e.latency_ms, 0, limits.maxLatencyMs) &&
+    (e.time_to_first_token_ms === null || within(e.time_to_first_token_ms, 0, limits.maxLatencyMs)) &&
+    within(e.retry_count, 0, 1000) &&
+    within(e.egress_bytes, 0, Number.MAX_SAFE_INTEGER)
+  );
+}
+
+/** The first bound a token-usage event breaks, with its detail; ok when it breaks none. */
+export function tokenUsageProblem(event: TokenUsage, referenceTimeMs: number, limits: ValidationLimits): Validation {
   const fields = ['request_id', 'model_name', 'model_version', 'region', 'endpoint', 'team', 'environment', 'operation_name', 'experiment'] as const;
   const tooLong = checkStrings(event as unknown as Record<string, unknown>, fields, limits);
   if (tooLong) return tooLong;

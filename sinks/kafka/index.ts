@@ -3,4 +3,4 @@ export { AlertPublisher } from './alert-publisher.js';
 export { ActionPublisher } from './action-publisher.js';
 export { DeadLetterPublisher, DLQ_HEADERS, type DeadLetter } from './dead-letters.js';
 export { ensureTopics } from './topics.js';
-export { sendInChunks } from './send.js';
+export { idempotentProducer, sendInChunks } from './send.js';

@@ -1,4 +1,4 @@
-import type { Message, Producer } from 'kafkajs';
+import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
 
 /** Below the broker's default message.max.bytes (1 MiB): one send becomes one record batch per partition. */
 const MAX_CHUNK_BYTES = 512 * 1024;
@@ -21,4 +21,13 @@ export async function sendInChunks(producer: Producer, topic: string, messages: 
     bytes += size;
   }
   if (chunk.length > 0) await producer.send({ topic, acks: -1, messages: chunk });
+}
+
+/**
+ * The producer every costline writer uses: idempotent, one request in flight (so a retry cannot
+ * reorder a partition), and KafkaJS's default (Java-compatible murmur2) partitioner chosen
+ * explicitly, which also keeps KafkaJS from warning about its v2 partitioner change at start.
+ */
+export function idempotentProducer(kafka: Kafka): Producer {
+  return kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
 }

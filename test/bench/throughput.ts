@@ -3,11 +3,18 @@
  * process against the raw KafkaJS consume rate of the same topic in the same run, memory per
  * active series at 10k and 100k series, and rows per ClickHouse insert.
  *
- *   node --expose-gc --import tsx test/bench/throughput.ts [--events 200000] [--keys 500] [--stage-one-workers N|auto] [--partitions N] [--skip-memory | --memory-only]
+ *   node --expose-gc --import tsx test/bench/throughput.ts [--events 600000] [--keys 500] [--stage-one-workers N|auto] [--partitions N] [--skip-memory | --memory-only]
  *
  * --stage-one-workers defaults to the product's default (pipeline.stageOneWorkers); --partitions
  * to the smallest multiple of the worker count that is at least 3, so every worker gets as many
  * partitions (the co-partitioning assignor splits partitions, not events).
+ *
+ * Events go to the partitions round robin (each keeps its endpoint key): with a few dozen keys the
+ * key hash splits them unevenly (measured: 52% on one of two workers), and the slowest worker's
+ * share, not the pipeline, would then set the rate.
+ *
+ * The ceiling is the best of three warm raw passes: the machine's noise only ever slows a pass, so
+ * the best is the one closest to what KafkaJS can do, and the ratio errs against the pipeline.
  *
  * Uses KAFKA_BROKERS / SCHEMA_REGISTRY_URL / CLICKHOUSE_URL when set, else starts the local stack.
  */
@@ -32,8 +39,9 @@ import { watermarkRecord } from '../../pipeline/core/partial-rollup.js';
 import { RateCard } from '../../pipeline/core/rate-card.js';
 import { CardinalityGuard } from '../../pipeline/core/cardinality.js';
 import { qualified } from '../../sinks/clickhouse/index.js';
+import { idempotentProducer } from '../../sinks/kafka/index.js';
 
-const { values: args } = parseArgs({ options: { events: { type: 'string', default: '200000' }, keys: { type: 'string', default: '500' }, 'stage-one-workers': { type: 'string' }, partitions: { type: 'string' }, 'skip-memory': { type: 'boolean', default: false }, 'memory-only': { type: 'boolean', default: false } } });
+const { values: args } = parseArgs({ options: { events: { type: 'string', default: '600000' }, keys: { type: 'string', default: '500' }, 'stage-one-workers': { type: 'string' }, partitions: { type: 'string' }, 'skip-memory': { type: 'boolean', default: false }, 'memory-only': { type: 'boolean', default: false } } });
 const EVENTS = Number(args.events);
 const KEYS = Number(args.keys);
 const WORKERS_SETTING = args['stage-one-workers'] === undefined ? configSchema.parse({}).pipeline.stageOneWorkers : args['stage-one-workers'] === 'auto' ? 'auto' : Number(args['stage-one-workers']);
@@ -97,22 +105,22 @@ async function main(): Promise<void> {
   const start = Math.floor(Date.now() / MIN) * MIN - 30 * MIN;
 
   log(`producing ${EVENTS.toLocaleString('en-US')} token events over ${KEYS} model keys (10 minutes of event time)`);
-  const producer = connections.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  const producer = idempotentProducer(connections.kafka);
   await producer.connect();
   for (let i = 0; i < EVENTS; i += 5000) {
     const messages = await Promise.all(Array.from({ length: Math.min(5000, EVENTS - i) }, async (_, j) => {
       const e = syntheticEvent(i + j, start, random);
-      return { key: e.endpoint, value: await codec.encode(e) };
+      return { key: e.endpoint, value: await codec.encode(e), partition: (i + j) % PARTITIONS };
     }));
     await producer.send({ topic: config.topics.tokens, acks: -1, messages });
   }
   // Light traffic two minutes later closes the last full windows.
-  await producer.send({ topic: config.topics.tokens, acks: -1, messages: await Promise.all(Array.from({ length: 30 }, async (_, j) => ({ key: `endpoint-${j}`, value: await codec.encode({ ...syntheticEvent(j, start, random), event_time: start + 12 * MIN + j }) }))) });
+  await producer.send({ topic: config.topics.tokens, acks: -1, messages: await Promise.all(Array.from({ length: 30 }, async (_, j) => ({ key: `endpoint-${j}`, value: await codec.encode({ ...syntheticEvent(j, start, random), event_time: start + 12 * MIN + j }), partition: j % PARTITIONS }))) });
   await producer.disconnect();
 
   // Ceiling: KafkaJS consuming the same topic with stage 1's fetch settings and doing nothing with
   // the records. Its first pass also compiles KafkaJS's record decoding, which the pipeline then
-  // finds compiled: the ceiling is the second pass, so that both run warm.
+  // finds compiled: the ceiling is the best of the warm passes after it, so that both run warm.
   const rawRate = async (pass: string): Promise<{ rate: number; cpuMicrosPerEvent: number }> => {
     const raw = connections.kafka.consumer({ groupId: `costline-bench-raw-${run}-${pass}`, ...stageOneFetch });
     await raw.connect();
@@ -133,9 +141,10 @@ async function main(): Promise<void> {
     await raw.disconnect();
     return { rate: count / ((done - joined) / 1000), cpuMicrosPerEvent: (used.user + used.system) / count };
   };
-  log('raw KafkaJS consume of the same topic, twice');
+  log('raw KafkaJS consume of the same topic, four times');
   const coldRaw = await rawRate('cold');
-  const warmRaw = await rawRate('warm');
+  const warmPasses = [await rawRate('warm1'), await rawRate('warm2'), await rawRate('warm3')];
+  const warmRaw = warmPasses.reduce((best, pass) => (pass.rate > best.rate ? pass : best));
 
   const metrics = createMetrics(new Registry());
   const pipeline = new Pipeline({ config, logger: createLogger({ level: 'warn', pretty: false }), metrics, ...connections });
@@ -146,7 +155,8 @@ async function main(): Promise<void> {
   }, 100);
   await pipeline.start();
   // Stage 1 may count on worker threads: the pipeline's combined registry asks them, so poll gently.
-  const accepted = async () => valuesOf(await pipeline.registry.getMetricsAsJSON(), 'costline_events_total').reduce((s, v) => s + v.value, 0);
+  // Only the one counter: collecting every metric 50 times a second took 8% of the main thread (profiled).
+  const accepted = async () => ((await pipeline.registry.metricAsJSON('costline_events_total'))?.values ?? []).reduce((s, v) => s + v.value, 0);
   const { first, cpu, countedBefore, remaining } = await stableGroup(connections.kafka.admin(), config.kafka.groupId, config.topics.tokens, Math.max(1, pipeline.stageOneWorkers), accepted);
   log(`pipeline consuming (${pipeline.stageOneWorkers === 0 ? 'stage 1 on the main thread' : `${pipeline.stageOneWorkers} stage-1 worker threads`}); ${remaining.toLocaleString('en-US')} events to go once its group was stable`);
   const { last, used, counted } = await lastProgress(accepted, countedBefore, remaining, cpu);
@@ -178,7 +188,7 @@ async function main(): Promise<void> {
   const cpuPerEvent = (micros: number) => `${micros.toFixed(1)} µs CPU/event`;
   const pipelineCpu = (used.user + used.system) / counted;
   log(`raw KafkaJS consume rate, first pass: ${rate(coldRaw.rate)}, ${cpuPerEvent(coldRaw.cpuMicrosPerEvent)} (KafkaJS not yet compiled)`);
-  log(`raw KafkaJS consume rate (ceiling):   ${rate(warmRaw.rate)}, ${cpuPerEvent(warmRaw.cpuMicrosPerEvent)} (second pass)`);
+  log(`raw KafkaJS consume rate (ceiling):   ${rate(warmRaw.rate)}, ${cpuPerEvent(warmRaw.cpuMicrosPerEvent)} (best warm pass of ${warmPasses.map((p) => Math.round(p.rate / 1000)).join('k, ')}k events/s)`);
   log(`pipeline end-to-end rate (stage 1):   ${rate(e2eRate)}, ${cpuPerEvent(pipelineCpu)} (both stages, all threads; the ${counted.toLocaleString('en-US')} events stage 1 took in after its group was stable, of ${remaining.toLocaleString('en-US')} past the committed offsets then)`);
   log(`ratio (target >= 0.8):                ${(e2eRate / warmRaw.rate).toFixed(2)} (${(e2eRate / coldRaw.rate).toFixed(2)} against the first pass)`);
   // The cores are shared: wall-clock rates move with the neighbours' load, CPU per event much less.

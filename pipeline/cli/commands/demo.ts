@@ -11,6 +11,7 @@ import { contracts, valueSubject, WireCodec, type Alert, type TokenUsage } from 
 import { demoFleet, demoRegression, minuteOfTraffic } from '../../simulate/demo-traffic.js';
 import { Random } from '../../simulate/random.js';
 import { literal, qualified } from '../../../sinks/clickhouse/index.js';
+import { idempotentProducer } from '../../../sinks/kafka/index.js';
 import { narrator } from '../narrate.js';
 import type { MergedRollup } from '../../core/stage-two.js';
 import { seriesKey } from '../../core/rollup-key.js';
@@ -69,7 +70,7 @@ export function registerDemoCommand(program: Command): void {
       say.step(`starting the pipeline: consumer group ${config.kafka.groupId} on ${config.topics.tokens}, 1-minute event-time windows`);
       await pipeline.start();
 
-      const producer = connections.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+      const producer = idempotentProducer(connections.kafka);
       await producer.connect();
       const codec = new WireCodec<TokenUsage>(connections.registry, contracts.tokenUsage, valueSubject(config.topics.tokens));
       const random = new Random(Number(options.seed));

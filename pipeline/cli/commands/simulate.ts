@@ -7,7 +7,7 @@ import { loadConfig } from '../../config/load.js';
 import type { CostlineConfig } from '../../config/schema.js';
 import { connect, type Connections } from '../../runtime/bootstrap.js';
 import { contracts, encodeWithId, valueSubject, WireCodec, type Contract } from '../../../schemas/index.js';
-import { ensureTopics } from '../../../sinks/kafka/index.js';
+import { ensureTopics, idempotentProducer } from '../../../sinks/kafka/index.js';
 import { buildFleet, FleetSimulation, parseDurationMs, parseTrace, type Fleet, type SimulationBatch } from '../../simulate/fleet/index.js';
 import { incidentSpecsFrom, PRESETS, resolveIncidents, type IncidentSpec, type TruthRecord } from '../../simulate/incidents/index.js';
 import { narrator, type Narrator } from '../narrate.js';
@@ -349,7 +349,7 @@ export function registerSimulateCommand(program: Command): void {
       if (simulation.startMs < nowMs - 7 * 86_400_000) say.warn('the simulated span starts more than 7 days ago: the pipeline refuses events that old as stale (see --start)');
       if (simulation.endMs > nowMs + 3_600_000) say.warn('the simulated span ends more than an hour from now: the pipeline refuses events that far ahead as from the future (see --start)');
       const connections = connect(config, '-simulate');
-      const producer = connections.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+      const producer = idempotentProducer(connections.kafka);
       try {
         say.step(`preparing topics and subjects (BACKWARD) on ${config.kafka.brokers.join(',')}: ${TOPIC_ROLES.map((r) => config.topics[r]).join(', ')}`);
         const encoders = await prepareTopicsAndSubjects(config, connections);

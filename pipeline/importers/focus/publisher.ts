@@ -2,6 +2,7 @@ import type { Kafka, Producer } from 'kafkajs';
 import { contracts, valueSubject, WireCodec, type BillingCost, type SchemaRegistryClient } from '../../../schemas/index.js';
 import { ensureTopics } from '../../../sinks/kafka/index.js';
 import { billingRecordKey } from './row.js';
+import { idempotentProducer } from '../../../sinks/kafka/index.js';
 
 export interface BillingPublisherSettings {
   kafka: Kafka;
@@ -37,7 +38,7 @@ export class BillingPublisher {
     const subject = valueSubject(settings.topic);
     const schemaId = await settings.registry.registerWithCompatibility(subject, contracts.billingCost.schema, 'BACKWARD');
     const codec = new WireCodec<BillingCost>(settings.registry, contracts.billingCost, subject);
-    const producer = settings.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    const producer = idempotentProducer(settings.kafka);
     await producer.connect();
     return new BillingPublisher(producer, codec, settings.topic, schemaId);
   }
