@@ -42,6 +42,8 @@ export interface StageOneDeps {
   internalPartitions: number;
   onDeadLetter?: (letter: DeadLetter) => void;
   onFlushFailure?: (error: Error, retryInMs: number) => void;
+  /** A worker thread among siblings: reads only once openGate() is called (see StageRunnerSettings.gated). */
+  gated?: boolean;
 }
 
 type Source = 'tokens' | 'gpu' | 'queue' | 'billing';
@@ -78,7 +80,7 @@ export class StageOneRunner extends StageRunner {
   constructor(private readonly deps: StageOneDeps) {
     const { config } = deps;
     const t = config.topics;
-    super(deps.consumer, { name: 'stage-1', topics: [t.tokens, t.gpu, t.queue, t.billing], flushIntervalMs: config.sink.flushIntervalMs, retryMaxDelayMs: config.sink.retryMaxDelayMs, maxPendingRows: config.sink.maxBatchRows, onFlushFailure: deps.onFlushFailure, startFrom: config.kafka.startFrom }, deps.logger, deps.metrics, deps.now);
+    super(deps.consumer, { name: 'stage-1', topics: [t.tokens, t.gpu, t.queue, t.billing], flushIntervalMs: config.sink.flushIntervalMs, retryMaxDelayMs: config.sink.retryMaxDelayMs, maxPendingRows: config.sink.maxBatchRows, onFlushFailure: deps.onFlushFailure, startFrom: config.kafka.startFrom, gated: deps.gated }, deps.logger, deps.metrics, deps.now);
     this.sources = new Map<string, Source>([
       [t.tokens, 'tokens'],
       [t.gpu, 'gpu'],

@@ -36,6 +36,7 @@ const runner = new StageOneRunner({
   internalPartitions,
   onDeadLetter: (letter) => post({ type: 'deadLetter', letter }),
   onFlushFailure: (error, retryInMs) => post({ type: 'sinkFailure', error, retryInMs }),
+  gated: true,
 });
 const reportStatus = () => post({ type: 'status', ready: runner.ready, stateSize: runner.stateSize });
 
@@ -59,6 +60,7 @@ async function stop(): Promise<void> {
 
 port.on('message', (message: ToStageOneWorker) => {
   if (message.type === 'stop') stopping ??= stop();
+  else if (message.type === 'read') runner.openGate();
   else void snapshot(message.name).then((snapshot) => post({ type: 'metrics', id: message.id, metrics: snapshot }));
 });
 const status = setInterval(reportStatus, STATUS_EVERY_MS);

@@ -18,7 +18,7 @@ export interface StageOneWorkerData {
 }
 
 /** `metrics` with a name asks for that metric only. */
-export type ToStageOneWorker = { type: 'stop' } | { type: 'metrics'; id: number; name?: string };
+export type ToStageOneWorker = { type: 'stop' } | { type: 'read' } | { type: 'metrics'; id: number; name?: string };
 
 export type FromStageOneWorker =
   | { type: 'log'; line: string }
@@ -129,6 +129,11 @@ class StageOneThread {
     return name === undefined ? this.finalMetrics : this.finalMetrics.filter((m) => m.name === name);
   }
 
+  /** Lets the worker read: every sibling has joined the group. */
+  read(): void {
+    this.post({ type: 'read' });
+  }
+
   /** Graceful: the worker flushes and commits what is complete, then the thread ends. */
   async stop(): Promise<void> {
     this.stopping = true;
@@ -202,7 +207,11 @@ export class StageOneWorkers {
     return this.threads.reduce((sum, t) => sum + t.stateSize, 0);
   }
 
-  /** Resolves when every worker has joined the group; if one fails to start, all are ended and the error thrown. */
+  /**
+   * Resolves when every worker has joined the group, and only then lets them read: a worker that
+   * read while its siblings were still joining would lose those partitions to the rebalance their
+   * joins cause and read them again. If one fails to start, all are ended and the error thrown.
+   */
   async start(): Promise<void> {
     try {
       await Promise.all(this.threads.map((t) => t.started));
@@ -211,6 +220,7 @@ export class StageOneWorkers {
       await Promise.all(this.threads.map((t) => t.worker.terminate()));
       throw error;
     }
+    for (const t of this.threads) t.read();
   }
 
   async stop(): Promise<void> {

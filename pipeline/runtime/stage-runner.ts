@@ -15,7 +15,16 @@ export interface StageRunnerSettings {
   startFrom: 'earliest' | 'latest';
   /** Told of every failed flush (consumption is paused until a retry succeeds). */
   onFlushFailure?: (error: Error, retryInMs: number) => void;
+  /**
+   * Hold fetched batches, heartbeating, until openGate(): a member that starts with siblings
+   * (stage-1 worker threads) reads nothing until they have all joined, so no rebalance takes away
+   * partitions it has already read (and it does not read them twice).
+   */
+  gated?: boolean;
 }
+
+/** How often a gated batch heartbeats while it waits (a rebalance surfaces as the heartbeat's error). */
+const GATE_POLL_MS = 50;
 
 export const partitionId = (topic: string, partition: number) => `${topic}:${partition}`;
 
@@ -35,6 +44,7 @@ export abstract class StageRunner {
   private timer: NodeJS.Timeout | undefined;
   private lastFlushAt = 0;
   private failures = 0;
+  private gateOpen: boolean;
   protected paused = false;
   protected running = false;
 
@@ -44,7 +54,14 @@ export abstract class StageRunner {
     protected readonly logger: Logger,
     protected readonly metrics: Metrics,
     protected readonly now: () => number,
-  ) {}
+  ) {
+    this.gateOpen = !settings.gated;
+  }
+
+  /** Lets a gated runner read (see StageRunnerSettings.gated). */
+  openGate(): void {
+    this.gateOpen = true;
+  }
 
   /** Folds one fetched batch into the stage's state. */
   protected abstract handleBatch(payload: EachBatchPayload): Promise<void>;
@@ -84,14 +101,20 @@ export abstract class StageRunner {
     await this.consumer.run({
       autoCommit: false,
       partitionsConsumedConcurrently: 1,
-      eachBatch: (payload) =>
-        this.queue.run(async () => {
+      eachBatch: async (payload) => {
+        // Held, not returned: a returned batch counts as read. A rebalance throws from heartbeat, and KafkaJS rejoins.
+        while (!this.gateOpen && this.running) {
+          await payload.heartbeat();
+          await new Promise((resolve) => setTimeout(resolve, GATE_POLL_MS));
+        }
+        await this.queue.run(async () => {
           if (!this.running) return;
           await this.handleBatch(payload);
           this.advance();
           await this.maybeFlush();
           await payload.heartbeat();
-        }),
+        });
+      },
     });
     // Started means in the group with partitions assigned: a later stage's output will not be missed.
     await Promise.race([firstJoin, new Promise((resolve) => setTimeout(resolve, 60_000))]);

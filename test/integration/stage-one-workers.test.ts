@@ -10,6 +10,8 @@ import { prepareSimulation, prepareTopicsAndSubjects, produceSimulation, setting
 import { identifier, literal, qualified, type ClickHouseClient } from '../../sinks/clickhouse/index.js';
 import type { CostlineConfig } from '../../pipeline/config/schema.js';
 import type { DeadLetter } from '../../sinks/kafka/index.js';
+import { contracts, valueSubject, WireCodec, type TokenUsage } from '../../schemas/index.js';
+import { sampleTokenUsage } from '../support/contract-samples.js';
 import { eventually, isolatedConfig } from '../support/services.js';
 
 /** Every table stage 1 feeds: usage and billing directly, rollups and spend through stage 2. */
@@ -156,6 +158,35 @@ describe('stage 1 on worker threads', () => {
       expect(letters.every((l) => Buffer.isBuffer(l.value) && Buffer.isBuffer(l.key))).toBe(true);
       const counted = (await pipeline.registry.getMetricsAsJSON()).find((m) => m.name === 'costline_dead_letters_total')!.values;
       expect(counted.reduce((sum, v) => sum + v.value, 0)).toBe(refused.length);
+    } finally {
+      await pipeline.stop();
+      await connections.clickhouse.command({ query: `DROP DATABASE IF EXISTS ${identifier(config.clickhouse.database)}` });
+      await connections.close();
+    }
+  }, 120_000);
+
+  it('reads a backlog once: no worker reads before every worker has joined the group', async () => {
+    const config = isolatedConfig('s1backlog', { COSTLINE__pipeline__stageOneWorkers: '2' });
+    const connections = connect(config, '-s1backlog');
+    await prepare(config, connections, silentLogger);
+    // Waiting before the pipeline starts, on every partition, in windows that stay open (so their
+    // offsets are not committed): a worker that read some before its sibling joined would lose them
+    // to the rebalance and read them again, and the consumed counter would say so.
+    const codec = new WireCodec<TokenUsage>(connections.registry, contracts.tokenUsage, valueSubject(config.topics.tokens));
+    const now = Date.now();
+    const backlog = await Promise.all(Array.from({ length: 3_000 }, async (_, i) => ({ key: `endpoint-${i % 48}`, value: await codec.encode({ ...sampleTokenUsage, request_id: `r-${i}`, endpoint: `endpoint-${i % 48}`, event_time: now + (i % 1_000) }) })));
+    const producer = connections.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    await producer.send({ topic: config.topics.tokens, acks: -1, messages: backlog });
+    await producer.disconnect();
+    const pipeline = newPipeline(config, connections);
+    await pipeline.start();
+    try {
+      const consumed = async () => ((await pipeline.registry.metricAsJSON('costline_events_total'))?.values ?? []).reduce((sum, v) => sum + v.value, 0);
+      await eventually(consumed, (n) => n >= backlog.length, 60_000, 'every record of the backlog consumed');
+      // Time for a second read to show, had a worker read before the last one joined.
+      await sleep(3_000);
+      expect(await consumed()).toBe(backlog.length);
     } finally {
       await pipeline.stop();
       await connections.clickhouse.command({ query: `DROP DATABASE IF EXISTS ${identifier(config.clickhouse.database)}` });
