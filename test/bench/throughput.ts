@@ -95,6 +95,9 @@ async function main(): Promise<void> {
       COSTLINE__topics__actions: `bench.actions.${run}`,
       COSTLINE__topics__dlq: `bench.dlq.${run}`,
       COSTLINE__kafka__partitions: String(PARTITIONS),
+      // The GPU and queue topics stay empty here: an empty partition holds its task's watermark
+      // until it counts as idle, which would add this timeout to the time rollups take to be durable.
+      COSTLINE__windows__idlePartitionMs: '1000',
     },
     overrides: [{ path: 'pipeline.stageOneWorkers', value: WORKERS_SETTING, from: 'the --stage-one-workers flag' }],
   });
@@ -190,10 +193,13 @@ async function main(): Promise<void> {
   log(`raw KafkaJS consume rate, first pass: ${rate(coldRaw.rate)}, ${cpuPerEvent(coldRaw.cpuMicrosPerEvent)} (KafkaJS not yet compiled)`);
   log(`raw KafkaJS consume rate (ceiling):   ${rate(warmRaw.rate)}, ${cpuPerEvent(warmRaw.cpuMicrosPerEvent)} (best warm pass of ${warmPasses.map((p) => Math.round(p.rate / 1000)).join('k, ')}k events/s)`);
   log(`pipeline end-to-end rate (stage 1):   ${rate(e2eRate)}, ${cpuPerEvent(pipelineCpu)} (both stages, all threads; the ${counted.toLocaleString('en-US')} events stage 1 took in after its group was stable, of ${remaining.toLocaleString('en-US')} past the committed offsets then)`);
-  log(`ratio (target >= 0.8):                ${(e2eRate / warmRaw.rate).toFixed(2)} (${(e2eRate / coldRaw.rate).toFixed(2)} against the first pass)`);
+  const medianRaw = [...warmPasses].sort((a, b) => a.rate - b.rate)[1]!;
+  log(`ratio (target >= 0.8):                ${(e2eRate / warmRaw.rate).toFixed(2)} against the best warm pass; ${(e2eRate / medianRaw.rate).toFixed(2)} against the median one, ${(e2eRate / coldRaw.rate).toFixed(2)} against the first pass`);
   // The cores are shared: wall-clock rates move with the neighbours' load, CPU per event much less.
   log(`CPU ratio, raw / pipeline per event:  ${(warmRaw.cpuMicrosPerEvent / pipelineCpu).toFixed(2)} (load average ${loadavg().map((l) => l.toFixed(1)).join(', ')})`);
   log(`closed windows durable in ClickHouse: ${rows} rows, ${((durable - last) / 1000).toFixed(1)} s after the last event was consumed`);
+  // Until every window's rollup is in ClickHouse: stage 2 merges and detects per window, so its share is per window, not per event.
+  log(`events in to rollups durable:         ${rate(counted / ((durable - first) / 1000))} (${(counted / ((durable - first) / 1000) / warmRaw.rate).toFixed(2)} of the ceiling; 10 minutes of ${KEYS} model keys' windows)`);
   // RSS never shrinks back after the memory figures above: the start value says what the run inherited.
   log(`peak RSS during the run:              ${(rss / 2 ** 20).toFixed(0)} MiB (${(rssAtStart / 2 ** 20).toFixed(0)} MiB when the pipeline started)`);
   for (const c of inserts) {
