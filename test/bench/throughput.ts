@@ -30,7 +30,8 @@ import { stageOneWorkerCount } from '../../pipeline/runtime/stage-one-workers.js
 import { createMetrics, type MetricsSnapshot } from '../../pipeline/observability/metrics.js';
 import { configSchema } from '../../pipeline/config/schema.js';
 import { createLogger, silentLogger } from '../../pipeline/observability/logger.js';
-import { contracts, valueSubject, WireCodec, type TokenUsage } from '../../schemas/index.js';
+import { contracts, valueSubject, WireCodec, type GpuSample, type QueueSample, type TokenUsage } from '../../schemas/index.js';
+import { inferenceGpuSample, queueSample } from '../support/contract-samples.js';
 import { stackUp } from '../../deploy/stack/stack.js';
 import { Random } from '../../pipeline/simulate/random.js';
 import { StageOneTask } from '../../pipeline/core/stage-one.js';
@@ -38,7 +39,7 @@ import { HOUR_MS, StageTwoMerger } from '../../pipeline/core/stage-two.js';
 import { watermarkRecord } from '../../pipeline/core/partial-rollup.js';
 import { RateCard } from '../../pipeline/core/rate-card.js';
 import { CardinalityGuard } from '../../pipeline/core/cardinality.js';
-import { qualified } from '../../sinks/clickhouse/index.js';
+import { literal, qualified } from '../../sinks/clickhouse/index.js';
 import { idempotentProducer } from '../../sinks/kafka/index.js';
 
 const { values: args } = parseArgs({ options: { events: { type: 'string', default: '600000' }, keys: { type: 'string', default: '500' }, 'stage-one-workers': { type: 'string' }, partitions: { type: 'string' }, 'skip-memory': { type: 'boolean', default: false }, 'memory-only': { type: 'boolean', default: false } } });
@@ -95,9 +96,6 @@ async function main(): Promise<void> {
       COSTLINE__topics__actions: `bench.actions.${run}`,
       COSTLINE__topics__dlq: `bench.dlq.${run}`,
       COSTLINE__kafka__partitions: String(PARTITIONS),
-      // The GPU and queue topics stay empty here: an empty partition holds its task's watermark
-      // until it counts as idle, which would add this timeout to the time rollups take to be durable.
-      COSTLINE__windows__idlePartitionMs: '1000',
     },
     overrides: [{ path: 'pipeline.stageOneWorkers', value: WORKERS_SETTING, from: 'the --stage-one-workers flag' }],
   });
@@ -119,6 +117,18 @@ async function main(): Promise<void> {
   }
   // Light traffic two minutes later closes the last full windows.
   await producer.send({ topic: config.topics.tokens, acks: -1, messages: await Promise.all(Array.from({ length: 30 }, async (_, j) => ({ key: `endpoint-${j}`, value: await codec.encode({ ...syntheticEvent(j, start, random), event_time: start + 12 * MIN + j }), partition: j % PARTITIONS }))) });
+  // A GPU and a queue sample every 15 s on every partition, as a fleet sends them: an empty input
+  // partition would hold its task's watermark until idle (10 s of wall clock), so no window would
+  // close while stage 1 reads, and stage 2's work would start only after the clock had stopped.
+  const gpuCodec = new WireCodec<GpuSample>(connections.registry, contracts.gpuSample, valueSubject(config.topics.gpu));
+  const queueCodec = new WireCodec<QueueSample>(connections.registry, contracts.queueSample, valueSubject(config.topics.queue));
+  for (let p = 0; p < PARTITIONS; p++) {
+    const times = Array.from({ length: (12 * MIN) / 15_000 + 1 }, (_, i) => start + i * 15_000);
+    // The model key of token key p (p < 50): the samples add no model key of their own.
+    const resource = { resource_id: `bench-node-${p}`, node: `bench-node-${p}`, model_name: `model-${p}`, model_version: `v${p % 7}`, region: 'region-0' };
+    await producer.send({ topic: config.topics.gpu, acks: -1, messages: await Promise.all(times.map(async (t) => ({ key: resource.resource_id, value: await gpuCodec.encode({ ...inferenceGpuSample, ...resource, event_time: t }), partition: p }))) });
+    await producer.send({ topic: config.topics.queue, acks: -1, messages: await Promise.all(times.map(async (t) => ({ key: resource.resource_id, value: await queueCodec.encode({ ...queueSample, ...resource, event_time: t }), partition: p }))) });
+  }
   await producer.disconnect();
 
   // Ceiling: KafkaJS consuming the same topic with stage 1's fetch settings and doing nothing with
@@ -159,13 +169,14 @@ async function main(): Promise<void> {
   await pipeline.start();
   // Stage 1 may count on worker threads: the pipeline's combined registry asks them, so poll gently.
   // Only the one counter: collecting every metric 50 times a second took 8% of the main thread (profiled).
-  const accepted = async () => ((await pipeline.registry.metricAsJSON('costline_events_total'))?.values ?? []).reduce((s, v) => s + v.value, 0);
+  const accepted = async () => ((await pipeline.registry.metricAsJSON('costline_events_total'))?.values ?? []).filter((v) => v.labels.topic === config.topics.tokens).reduce((s, v) => s + v.value, 0);
   const { first, cpu, countedBefore, remaining } = await stableGroup(connections.kafka.admin(), config.kafka.groupId, config.topics.tokens, Math.max(1, pipeline.stageOneWorkers), accepted);
   log(`pipeline consuming (${pipeline.stageOneWorkers === 0 ? 'stage 1 on the main thread' : `${pipeline.stageOneWorkers} stage-1 worker threads`}); ${remaining.toLocaleString('en-US')} events to go once its group was stable`);
   const { last, used, counted } = await lastProgress(accepted, countedBefore, remaining, cpu);
   log('consumed; waiting for the closed windows in ClickHouse, then stopping');
   const expectedRows = async () => {
-    const result = await connections.clickhouse.query({ query: `SELECT count() AS n FROM ${qualified(config.clickhouse.database, 'model_rollup_1m')} FINAL`, format: 'JSONEachRow' });
+    // The token events' ten minutes only: the GPU samples' keys also get the two minutes after.
+    const result = await connections.clickhouse.query({ query: `SELECT count() AS n FROM ${qualified(config.clickhouse.database, 'model_rollup_1m')} FINAL WHERE window_start < toDateTime(${literal(Math.floor((start + 10 * MIN) / 1000))})`, format: 'JSONEachRow' });
     return Number((await result.json<{ n: string }>())[0]!.n);
   };
   let rows = 0;
