@@ -30,7 +30,8 @@ export interface SeasonalEnvelope {
  * the data's event time.
  */
 export class DailyProfile {
-  private readonly buckets: DayBucket[][];
+  /** By time of day; a bucket's array is made when a value first lands in it (a new series has none). */
+  private readonly buckets: (DayBucket[] | undefined)[];
 
   constructor(readonly settings: DailyProfileSettings) {
     const { bucketMs, days } = settings;
@@ -38,7 +39,7 @@ export class DailyProfile {
       throw new Error(`daily profile bucketMs must divide a day (86400000 ms), got ${bucketMs}; use e.g. 300000 (5 min) or 3600000 (1 h)`);
     }
     if (!Number.isInteger(days) || days < 1) throw new Error(`daily profile days must be a positive integer, got ${days}`);
-    this.buckets = Array.from({ length: DAY_MS / bucketMs }, () => []);
+    this.buckets = new Array<DayBucket[] | undefined>(DAY_MS / bucketMs).fill(undefined);
   }
 
   private bucketIndex(timestamp: number): number {
@@ -48,7 +49,8 @@ export class DailyProfile {
 
   add(timestamp: number, value: number): void {
     const day = Math.floor(timestamp / DAY_MS);
-    const bucket = this.buckets[this.bucketIndex(timestamp)]!;
+    const index = this.bucketIndex(timestamp);
+    const bucket = (this.buckets[index] ??= []);
     const last = bucket[bucket.length - 1];
     if (last && last.day === day) {
       last.sum += value;
@@ -67,13 +69,13 @@ export class DailyProfile {
   private pastDays(timestamp: number, offset: number): DayBucket[] {
     const today = Math.floor(timestamp / DAY_MS);
     const count = this.buckets.length;
-    const bucket = this.buckets[(((this.bucketIndex(timestamp) + offset) % count) + count) % count]!;
+    const bucket = this.buckets[(((this.bucketIndex(timestamp) + offset) % count) + count) % count] ?? [];
     return bucket.filter((entry) => entry.day < today && entry.day >= today - this.settings.days - 1);
   }
 
   /** Day records held: at most buckets × (days + 1). */
   storedRecords(): number {
-    return this.buckets.reduce((sum, bucket) => sum + bucket.length, 0);
+    return this.buckets.reduce((sum, bucket) => sum + (bucket?.length ?? 0), 0);
   }
 
   /** Median over past days of this time of day's mean; undefined before `minDays` days of history. */
