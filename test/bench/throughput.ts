@@ -172,21 +172,24 @@ async function main(): Promise<void> {
   const accepted = async () => ((await pipeline.registry.metricAsJSON('costline_events_total'))?.values ?? []).filter((v) => v.labels.topic === config.topics.tokens).reduce((s, v) => s + v.value, 0);
   const { first, cpu, countedBefore, remaining } = await stableGroup(connections.kafka.admin(), config.kafka.groupId, config.topics.tokens, Math.max(1, pipeline.stageOneWorkers), accepted);
   log(`pipeline consuming (${pipeline.stageOneWorkers === 0 ? 'stage 1 on the main thread' : `${pipeline.stageOneWorkers} stage-1 worker threads`}); ${remaining.toLocaleString('en-US')} events to go once its group was stable`);
-  const { last, used, counted } = await lastProgress(accepted, countedBefore, remaining, cpu);
-  log('consumed; waiting for the closed windows in ClickHouse, then stopping');
   const expectedRows = async () => {
     // The token events' ten minutes only: the GPU samples' keys also get the two minutes after.
     const result = await connections.clickhouse.query({ query: `SELECT count() AS n FROM ${qualified(config.clickhouse.database, 'model_rollup_1m')} FINAL WHERE window_start < toDateTime(${literal(Math.floor((start + 10 * MIN) / 1000))})`, format: 'JSONEachRow' });
     return Number((await result.json<{ n: string }>())[0]!.n);
   };
-  let rows = 0;
-  const waitStart = performance.now();
-  while (performance.now() - waitStart < 60_000) {
-    rows = await expectedRows();
-    if (rows >= KEYS * 10) break;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  const durable = performance.now();
+  // Watched from the start, not after the intake is seen to end (which takes a quiet second to tell).
+  const durableAt = (async () => {
+    let rows = 0;
+    while (performance.now() - first < 180_000) {
+      rows = await expectedRows();
+      if (rows >= KEYS * 10) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return { rows, durable: performance.now() };
+  })();
+  const { last, used, counted } = await lastProgress(accepted, remaining, cpu, countedBefore);
+  log('consumed; waiting for the closed windows in ClickHouse, then stopping');
+  const { rows, durable } = await durableAt;
   clearInterval(sampler);
   const workers = pipeline.stageOneWorkers;
   await pipeline.stop();
@@ -250,11 +253,13 @@ async function stableGroup(admin: Admin, groupId: string, topic: string, members
 
 /**
  * When the work is done: the count has stopped moving for `quietMs` after reaching most of what
- * was left (or for ten times that, whatever the count). Rate and CPU are per event counted after
+ * was left (or for ten times that, whatever the count). `remaining` runs from the committed offsets,
+ * and what the members read before the clock started lies past them too: the whole count is what
+ * compares with it. Rate and CPU are per event counted after
  * the clock started (`counted`): what the members read before the group was seen stable took
  * neither time nor CPU on the clock, so it is not counted either.
  */
-async function lastProgress(accepted: () => Promise<number>, from: number, remaining: number, cpu: NodeJS.CpuUsage, quietMs = 1_000): Promise<{ last: number; used: NodeJS.CpuUsage; counted: number }> {
+async function lastProgress(accepted: () => Promise<number>, remaining: number, cpu: NodeJS.CpuUsage, from: number, quietMs = 1_000): Promise<{ last: number; used: NodeJS.CpuUsage; counted: number }> {
   let count = from;
   let progress = { last: performance.now(), used: process.cpuUsage(cpu), counted: 0 };
   for (;;) {
@@ -263,7 +268,7 @@ async function lastProgress(accepted: () => Promise<number>, from: number, remai
     if (now !== count) {
       count = now;
       progress = { last: performance.now(), used: process.cpuUsage(cpu), counted: count - from };
-    } else if (performance.now() - progress.last >= (count - from >= 0.9 * remaining ? quietMs : 10 * quietMs)) {
+    } else if (performance.now() - progress.last >= (count >= 0.9 * remaining ? quietMs : 10 * quietMs)) {
       return progress;
     }
   }
