@@ -9,7 +9,8 @@ import { silentLogger } from '../../pipeline/observability/logger.js';
 import { prepareSimulation, prepareTopicsAndSubjects, produceSimulation, settingsFrom } from '../../pipeline/cli/commands/simulate.js';
 import { identifier, literal, qualified, type ClickHouseClient } from '../../sinks/clickhouse/index.js';
 import type { CostlineConfig } from '../../pipeline/config/schema.js';
-import type { DeadLetter } from '../../sinks/kafka/index.js';
+import { idempotentProducer, type DeadLetter } from '../../sinks/kafka/index.js';
+import type { Message } from 'kafkajs';
 import { contracts, valueSubject, WireCodec, type TokenUsage } from '../../schemas/index.js';
 import { sampleTokenUsage } from '../support/contract-samples.js';
 import { eventually, isolatedConfig } from '../support/services.js';
@@ -85,6 +86,20 @@ async function stableMembers(connections: Connections, groupId: string): Promise
 
 const newPipeline = (config: CostlineConfig, connections: Connections) => new Pipeline({ config, logger: silentLogger, metrics: createMetrics(new Registry()), ...connections });
 
+/** Raw messages to the token topic, acknowledged by every in-sync replica. */
+async function sendToTokens(config: CostlineConfig, connections: Connections, messages: Message[]): Promise<void> {
+  const producer = idempotentProducer(connections.kafka);
+  await producer.connect();
+  await producer.send({ topic: config.topics.tokens, acks: -1, messages });
+  await producer.disconnect();
+}
+
+/** What a test leaves behind: its database, and its clients. */
+async function dropAndClose(config: CostlineConfig, connections: Connections): Promise<void> {
+  await connections.clickhouse.command({ query: `DROP DATABASE IF EXISTS ${identifier(config.clickhouse.database)}` });
+  await connections.close();
+}
+
 describe('stage 1 on worker threads', () => {
   it('writes exactly the rollups, usage and billing allocations that stage 1 on the main thread writes', async () => {
     // No partition goes idle (wall clock) before its records are read, even on a loaded machine:
@@ -128,10 +143,7 @@ describe('stage 1 on worker threads', () => {
       expect(workerThreads.ready, 'ready: every worker consuming').toBe(true);
     } finally {
       await Promise.all([mainThread.stop(), workerThreads.stop()]);
-      for (const [config, connections] of [[inThread, reference], [onWorkers, candidate]] as const) {
-        await connections.clickhouse.command({ query: `DROP DATABASE IF EXISTS ${identifier(config.clickhouse.database)}` });
-        await connections.close();
-      }
+      for (const [config, connections] of [[inThread, reference], [onWorkers, candidate]] as const) await dropAndClose(config, connections);
     }
   }, 480_000);
 
@@ -148,10 +160,7 @@ describe('stage 1 on worker threads', () => {
       await eventually(() => stableMembers(connections, config.kafka.groupId), (n) => n === 2, 60_000, 'both workers in the stage-1 group');
       // Records of every partition, so both workers refuse some.
       const refused = Array.from({ length: 12 }, (_, i) => ({ key: `endpoint-${i}`, value: Buffer.from([0x7f, 0x45, 0x4c, 0x46, i]) }));
-      const producer = connections.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-      await producer.connect();
-      await producer.send({ topic: config.topics.tokens, acks: -1, messages: refused });
-      await producer.disconnect();
+      await sendToTokens(config, connections, refused);
       await eventually(async () => letters.length, (n) => n >= refused.length, 60_000, 'a dead letter for every refused record');
       expect(letters.map((l) => l.reason)).toEqual(refused.map(() => 'wrong-magic-byte'));
       expect(letters.map((l) => l.value!.toString('hex')).sort()).toEqual(refused.map((r) => r.value.toString('hex')).sort());
@@ -160,8 +169,7 @@ describe('stage 1 on worker threads', () => {
       expect(counted.reduce((sum, v) => sum + v.value, 0)).toBe(refused.length);
     } finally {
       await pipeline.stop();
-      await connections.clickhouse.command({ query: `DROP DATABASE IF EXISTS ${identifier(config.clickhouse.database)}` });
-      await connections.close();
+      await dropAndClose(config, connections);
     }
   }, 120_000);
 
@@ -175,10 +183,7 @@ describe('stage 1 on worker threads', () => {
     const codec = new WireCodec<TokenUsage>(connections.registry, contracts.tokenUsage, valueSubject(config.topics.tokens));
     const now = Date.now();
     const backlog = await Promise.all(Array.from({ length: 3_000 }, async (_, i) => ({ key: `endpoint-${i % 48}`, value: await codec.encode({ ...sampleTokenUsage, request_id: `r-${i}`, endpoint: `endpoint-${i % 48}`, event_time: now + (i % 1_000) }) })));
-    const producer = connections.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await producer.connect();
-    await producer.send({ topic: config.topics.tokens, acks: -1, messages: backlog });
-    await producer.disconnect();
+    await sendToTokens(config, connections, backlog);
     const pipeline = newPipeline(config, connections);
     await pipeline.start();
     try {
@@ -189,8 +194,7 @@ describe('stage 1 on worker threads', () => {
       expect(await consumed()).toBe(backlog.length);
     } finally {
       await pipeline.stop();
-      await connections.clickhouse.command({ query: `DROP DATABASE IF EXISTS ${identifier(config.clickhouse.database)}` });
-      await connections.close();
+      await dropAndClose(config, connections);
     }
   }, 120_000);
 });
