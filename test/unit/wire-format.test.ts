@@ -3,6 +3,7 @@ import avro from 'avsc';
 import fc from 'fast-check';
 import { contracts, encodeWithId, WireCodec, type SchemaSource, type TokenUsage } from '../../schemas/index.js';
 import { sampleTokenUsage } from '../support/contract-samples.js';
+import { InterningStringType, readerTypeOf } from '../../schemas/wire-format.js';
 
 /** Schemas by id held in memory: the codec's own logic under test, not a registry (integration tests use the real one). */
 class SchemasInMemory implements SchemaSource {
@@ -88,5 +89,20 @@ describe('decoding repeated strings', () => {
       }),
       { numRuns: 25 },
     );
+  });
+});
+
+describe('the reader type of a contract', () => {
+  const fieldType = (type: avro.Type, name: string) => (type as avro.types.RecordType).fields.find((f) => f.name === name)!.type;
+
+  it('reads a request id with avsc\'s own string reader and the repeating strings through the interning table', () => {
+    const reader = readerTypeOf(contracts.tokenUsage.schema);
+    expect(fieldType(reader, 'request_id')).not.toBeInstanceOf(InterningStringType);
+    expect(fieldType(reader, 'request_id')).toBeInstanceOf(avro.types.StringType);
+    for (const name of ['model_name', 'model_version', 'region', 'endpoint', 'team']) expect(fieldType(reader, name)).toBeInstanceOf(InterningStringType);
+  });
+
+  it('has the contract\'s canonical schema, so a writer with the contract\'s schema needs no resolver', () => {
+    expect(readerTypeOf(contracts.tokenUsage.schema).fingerprint().toString('hex')).toBe(contracts.tokenUsage.type.fingerprint().toString('hex'));
   });
 });
