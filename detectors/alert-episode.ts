@@ -9,7 +9,11 @@ export interface Verdict {
   observed: number;
   baseline: number;
   score: number;
-  evidence: string;
+  /**
+   * What a person reads. A function when it takes formatting: most windows of most series raise
+   * nothing, and an alert is the only reader (a detector formatted it for every window before).
+   */
+  evidence: string | (() => string);
   /**
    * Not breaching, but past a lower onset level: if the next window breaches, the episode counts
    * from this one. A regression that starts mid-window shows half its size in its first window; the
@@ -136,7 +140,7 @@ export class AlertEpisode {
       observed: verdict.observed,
       baseline: verdict.baseline,
       score: verdict.score,
-      evidence: verdict.evidence,
+      evidence: typeof verdict.evidence === 'string' ? verdict.evidence : verdict.evidence(),
     };
   }
 }

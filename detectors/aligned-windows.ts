@@ -50,11 +50,12 @@ export class WindowAligner<T> {
 
   /** Releases every window, of every group, that ended at or before the watermark: (window start, group) order. */
   flush(watermark: number): Array<AlignedWindow<T>> {
+    // Called whenever the watermark moves: one walk over the groups, and sorting only for what is due.
     const released: Array<AlignedWindow<T>> = [];
-    for (const group of [...this.groups.keys()].sort(byText)) {
-      const state = this.groups.get(group)!;
-      const due = [...state.pending].filter(([, p]) => p.windowEnd <= watermark).map(([start]) => start);
-      released.push(...this.release(group, due));
+    for (const [group, state] of this.groups) {
+      const due: number[] = [];
+      for (const [start, pending] of state.pending) if (pending.windowEnd <= watermark) due.push(start);
+      if (due.length > 0) released.push(...this.release(group, due));
       if (state.pending.size === 0 && state.released < watermark - 1) this.groups.delete(group);
     }
     return released.sort((a, b) => a.windowStart - b.windowStart || byText(a.group, b.group));

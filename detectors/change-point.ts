@@ -136,12 +136,14 @@ export class ChangePointDetector {
     const worseDirection = point.direction === (higherIsWorse ? 1 : -1);
     const significant = point.surprise >= this.settings.scorer.operatingSurprise;
     const breaching = significant && worseDirection && relative >= this.settings.minRelativeChange && this.material(window, metric, value, worseBy, logs);
-    const who = describeDimensions(window.dimensions);
-    const label = metricLabel(metric);
-    const ratio = point.expected !== 0 ? value / point.expected : Number.POSITIVE_INFINITY;
-    const evidence = breaching
-      ? `${label} of ${who} moved to ${formatMetric(metric, value)} from a baseline of ${formatMetric(metric, point.expected)} (${formatRatio(ratio)}, p≈${(10 ** -point.surprise).toPrecision(1)} against its own recent history)`
-      : `${label} of ${who} is ${formatMetric(metric, value)} against a baseline of ${formatMetric(metric, point.expected)}`;
+    const evidence = (): string => {
+      const who = describeDimensions(window.dimensions);
+      const label = metricLabel(metric);
+      const ratio = point.expected !== 0 ? value / point.expected : Number.POSITIVE_INFINITY;
+      return breaching
+        ? `${label} of ${who} moved to ${formatMetric(metric, value)} from a baseline of ${formatMetric(metric, point.expected)} (${formatRatio(ratio)}, p≈${(10 ** -point.surprise).toPrecision(1)} against its own recent history)`
+        : `${label} of ${who} is ${formatMetric(metric, value)} against a baseline of ${formatMetric(metric, point.expected)}`;
+    };
     return {
       breaching,
       severity: relative >= this.settings.criticalRelativeChange ? 'critical' : 'warning',

@@ -73,6 +73,9 @@ function compareInputs(a: DetectorInput, b: DetectorInput): number {
 export class DetectorSet {
   private readonly members: Member[] = [];
   private readonly grouping: CauseGrouping | undefined;
+  /** The highest watermark advanced to, and whether a window came in since (see advance). */
+  private advancedTo = Number.NEGATIVE_INFINITY;
+  private observedSinceAdvance = false;
 
   constructor(settings: DetectorSetSettings, options: { latencyRegression?: LatencyRegressionSettings } = {}) {
     this.grouping = settings.oneAlertPerCause ? new CauseGrouping() : undefined;
@@ -119,6 +122,7 @@ export class DetectorSet {
 
   /** One window of one key, in window order per key. */
   observe(input: DetectorInput): Alert[] {
+    this.observedSinceAdvance = true;
     const alerts: Alert[] = [];
     for (const member of this.members) alerts.push(...member.observe(input));
     return this.publishable(alerts.sort(compareAlerts));
@@ -128,8 +132,16 @@ export class DetectorSet {
    * The watermark (event time) moved: comparisons across keys waiting for it are made, and
    * series silent for longer than their detector's staleAfterMs are forgotten (their open episodes
    * resolved). Call it when the pipeline's watermark advances.
+   *
+   * A call that can change nothing returns at once: the runtime calls this after every fetched
+   * batch, and each member's advance walks all its series. Nothing can change when no window came
+   * in since the last call and the watermark has not passed the last call's: what was due then has
+   * been released, and what is due now was due then.
    */
   advance(watermark: number): Alert[] {
+    if (!this.observedSinceAdvance && watermark <= this.advancedTo) return [];
+    this.observedSinceAdvance = false;
+    this.advancedTo = Math.max(this.advancedTo, watermark);
     return this.publishable(this.members.flatMap((member) => member.advance(watermark)).sort(compareAlerts));
   }
 

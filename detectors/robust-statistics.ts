@@ -9,12 +9,16 @@ const MEAN_AD_TO_SIGMA = 1.2533;
  * A fixed-capacity window of the most recent values: the one bounded history every detector keeps
  * per series (its size is a setting, never a function of how long the series ran). It keeps the
  * values in arrival order and in sorted order, so a median or quantile costs O(1) and a push
- * O(capacity) of memory moves, not a sort. Its arrays grow as it fills, doubling up to capacity: a
- * new series' detectors start with a few dozen bytes per window, not capacity × 16 (allocating and
- * zeroing those for every new series was a tenth of stage 2's time when many series start at once).
+ * O(capacity) of memory moves, not a sort. Its arrays are made by its first push and grow as it
+ * fills, doubling up to capacity: a new series' detectors hold no array for a window that has no
+ * value yet (a seasonal track waits two days for its first), and a few dozen bytes for one that
+ * just started, not capacity × 16. Allocating and zeroing those for every new series was a tenth of
+ * stage 2's time when many series start at once.
  */
-/** A RollingWindow's arrays start at this many values. */
-const INITIAL_LENGTH = 16;
+/** A RollingWindow's arrays start at this many values: 64 bytes, which V8 keeps on its heap (larger typed arrays get a separately allocated store). */
+const INITIAL_LENGTH = 8;
+/** What a window holds before its first value: never written (the first push replaces it). */
+const NO_VALUES = new Float64Array(0);
 
 export class RollingWindow {
   private ring: Float64Array;
@@ -24,8 +28,8 @@ export class RollingWindow {
 
   constructor(readonly capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new Error(`RollingWindow capacity must be a positive integer, got ${capacity}`);
-    this.ring = new Float64Array(Math.min(capacity, INITIAL_LENGTH));
-    this.ordered = new Float64Array(this.ring.length);
+    this.ring = NO_VALUES;
+    this.ordered = NO_VALUES;
   }
 
   get length(): number {
@@ -45,7 +49,7 @@ export class RollingWindow {
       this.count -= 1;
     } else if (this.count === this.ring.length) {
       // Not full yet, so nothing has wrapped: the ring holds its values in arrival order from 0.
-      const length = Math.min(this.capacity, 2 * this.count);
+      const length = Math.min(this.capacity, Math.max(INITIAL_LENGTH, 2 * this.count));
       const ring = new Float64Array(length);
       const ordered = new Float64Array(length);
       ring.set(this.ring);
@@ -116,19 +120,30 @@ export class RollingWindow {
     const split = this.lowerBound(center);
     let left = split - 1;
     let right = split;
-    const deviations = new Float64Array(n);
+    // The MAD is the middle of that merge (the mean of the two middles for an even n); the sum of
+    // all deviations, in the same ascending order, is the fallback when the MAD is 0. No array:
+    // this runs for every judged window of every series.
+    const lowMiddle = (n - 1) >>> 1;
+    const highMiddle = n >>> 1;
+    let mad = 0;
+    let sum = 0;
     for (let k = 0; k < n; k += 1) {
       const fromLeft = left >= 0 ? center - this.ordered[left]! : Number.POSITIVE_INFINITY;
       const fromRight = right < n ? this.ordered[right]! - center : Number.POSITIVE_INFINITY;
+      let deviation: number;
       if (fromLeft <= fromRight) {
-        deviations[k] = fromLeft;
+        deviation = fromLeft;
         left -= 1;
       } else {
-        deviations[k] = fromRight;
+        deviation = fromRight;
         right += 1;
       }
+      if (k === lowMiddle) mad = deviation;
+      if (k === highMiddle) mad = lowMiddle === highMiddle ? deviation : (mad + deviation) / 2;
+      sum += deviation;
     }
-    return locationScaleFromDeviations(center, deviations);
+    if (mad > 0) return { median: center, sigma: MAD_TO_SIGMA * mad };
+    return { median: center, sigma: (MEAN_AD_TO_SIGMA * sum) / n };
   }
 
   /** How many values are ≥ value. */

@@ -43,7 +43,11 @@ export class SeriesTable<S extends SeriesClock> {
 
   /** Removes the keys whose last window ended before `cutoff` and returns them, in key order. */
   expire(cutoff: number): Array<[string, S]> {
-    const expired = [...this.states].filter(([, state]) => state.lastWindowEnd < cutoff).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    // Called whenever the watermark moves: a walk over the states, no copy of them.
+    const expired: Array<[string, S]> = [];
+    for (const entry of this.states) if (entry[1].lastWindowEnd < cutoff) expired.push(entry);
+    if (expired.length === 0) return expired;
+    expired.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     for (const [key] of expired) this.states.delete(key);
     return expired;
   }

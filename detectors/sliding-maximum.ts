@@ -3,9 +3,12 @@
  * (values that can never be the maximum again are dropped as soon as a larger one arrives). It
  * holds at most `capacity` values.
  */
+const NOTHING = new Float64Array(0);
+
 export class SlidingMaximum {
-  private readonly values: Float64Array;
-  private readonly positions: Float64Array;
+  /** Made by the first push: a series' scorer holds one from its first judged point on. */
+  private values = NOTHING;
+  private positions = NOTHING;
   /** The deque is values[head..tail) in a ring of `capacity` slots. */
   private head = 0;
   private size = 0;
@@ -13,8 +16,6 @@ export class SlidingMaximum {
 
   constructor(readonly capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new Error(`SlidingMaximum capacity must be a positive integer, got ${capacity}`);
-    this.values = new Float64Array(capacity);
-    this.positions = new Float64Array(capacity);
   }
 
   /** Values held (at most `capacity`). */
@@ -24,6 +25,10 @@ export class SlidingMaximum {
 
   push(value: number): void {
     const n = this.capacity;
+    if (this.values.length === 0) {
+      this.values = new Float64Array(n);
+      this.positions = new Float64Array(n);
+    }
     // Drop from the back every value the new one outlives and outranks.
     while (this.size > 0 && this.values[(this.head + this.size - 1) % n]! <= value) this.size -= 1;
     // Drop from the front what left the window.

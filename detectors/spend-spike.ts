@@ -148,7 +148,8 @@ export class SpendSpikeDetector {
       observed: rate,
       baseline,
       score: ratio,
-      evidence: this.evidence(window, state, rate, baseline, ratio, breaching, seasonal !== undefined),
+      // Read by the episode's step just below, before the state changes again.
+      evidence: () => this.evidence(window, state, rate, baseline, ratio, breaching, seasonal !== undefined),
     };
     const alert = state.episode.step({ rule: SPEND_SPIKE_RULE, key: window.key, dimensions: window.dimensions, windowStart: window.windowStart, windowEnd: window.windowEnd }, verdict);
     return alert ? [alert] : [];

@@ -39,7 +39,8 @@ interface ParetoTail {
  */
 export class TailCalibration {
   private readonly history: RollingWindow;
-  private readonly peaks: Float64Array;
+  /** Made by the first block's end (a calibration that never fills a block holds none). */
+  private peaks: Float64Array | undefined;
   private peakCount = 0;
   private peakNext = 0;
   private blockMax = Number.NEGATIVE_INFINITY;
@@ -48,7 +49,6 @@ export class TailCalibration {
   constructor(readonly settings: TailCalibrationSettings) {
     if (!(settings.tailFraction > 0 && settings.tailFraction < 0.5)) throw new Error(`tailFraction must be in (0, 0.5), got ${settings.tailFraction}`);
     this.history = new RollingWindow(settings.capacity);
-    this.peaks = new Float64Array(settings.peakBlocks ?? 0);
   }
 
   /** Numbers held: the recent history and the block peaks. */
@@ -57,13 +57,15 @@ export class TailCalibration {
   }
 
   private rememberPeak(statistic: number): void {
-    if (this.peaks.length === 0) return;
+    const blocks = this.settings.peakBlocks ?? 0;
+    if (blocks === 0) return;
     this.blockMax = Math.max(this.blockMax, statistic);
     this.blockFill += 1;
     if (this.blockFill < (this.settings.peakBlockPoints ?? 1)) return;
+    this.peaks ??= new Float64Array(blocks);
     this.peaks[this.peakNext] = this.blockMax;
-    this.peakNext = (this.peakNext + 1) % this.peaks.length;
-    this.peakCount = Math.min(this.peakCount + 1, this.peaks.length);
+    this.peakNext = (this.peakNext + 1) % blocks;
+    this.peakCount = Math.min(this.peakCount + 1, blocks);
     this.blockMax = Number.NEGATIVE_INFINITY;
     this.blockFill = 0;
   }
@@ -75,7 +77,7 @@ export class TailCalibration {
    */
   private recurrence(statistic: number): number {
     let reached = 0;
-    for (let i = 0; i < this.peakCount; i += 1) if (this.peaks[i]! >= statistic) reached += 1;
+    for (let i = 0; i < this.peakCount; i += 1) if (this.peaks![i]! >= statistic) reached += 1;
     return reached <= 1 ? 0 : (reached - 1) / (this.peakCount * (this.settings.peakBlockPoints ?? 1));
   }
 
