@@ -198,18 +198,13 @@ export class QuantileSketch {
     const a = this.bins;
     const b = other.bins;
     if (b.length === 0) return;
-    let union = a.length + b.length;
-    for (let i = 0, j = 0; i < a.length && j < b.length; ) {
-      const ia = binIndex(a[i]!);
-      const ib = binIndex(b[j]!);
-      if (ia === ib) {
-        union -= 1;
-        i++;
-        j++;
-      } else if (ia < ib) i++;
-      else j++;
+    // Into an empty sketch (a window's first part): a copy, never other's own array.
+    if (a.length === 0) {
+      this.bins = b.slice();
+      return;
     }
-    const merged = new Array<number>(union);
+    // One pass into room for both, then trimmed: shared bins make it shorter.
+    const merged = new Array<number>(a.length + b.length);
     let i = 0;
     let j = 0;
     let k = 0;
@@ -222,6 +217,7 @@ export class QuantileSketch {
     }
     while (i < a.length) merged[k++] = a[i++]!;
     while (j < b.length) merged[k++] = b[j++]!;
+    merged.length = k;
     this.bins = merged;
   }
 

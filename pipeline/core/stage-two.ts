@@ -68,13 +68,18 @@ function withPartial(held: HeldBytes, partial: TaskPartial): HeldBytes {
   return writer.finishHeld();
 }
 
-/** A minute merged from its tasks' partials in task order (so float sums come out the same on every replay). */
+/**
+ * A minute merged from its tasks' partials in task order (so float sums come out the same on every
+ * replay), starting from the first: merging it into an empty aggregate would only copy it.
+ */
 function mergedMinute(held: HeldBytes): { aggregate: RollupAggregate; version: number } {
-  const aggregate = new RollupAggregate();
-  let version = 0;
-  for (const partial of readPartials(held)) {
-    aggregate.merge(RollupAggregate.unpack(partial.aggregate));
-    version += partial.version;
+  const partials = readPartials(held);
+  if (partials.length === 0) return { aggregate: new RollupAggregate(), version: 0 };
+  const aggregate = RollupAggregate.unpack(partials[0]!.aggregate);
+  let version = partials[0]!.version;
+  for (let i = 1; i < partials.length; i++) {
+    aggregate.merge(RollupAggregate.unpack(partials[i]!.aggregate));
+    version += partials[i]!.version;
   }
   return { aggregate, version };
 }
@@ -215,8 +220,11 @@ export class StageTwoMerger {
     const { bucket, at } = this.hourOf(keyIndex, minuteStart);
     const { aggregate, version } = mergedMinute(partials);
     const held = bucket.settled[at];
-    const settled = held === undefined ? new RollupAggregate() : RollupAggregate.unpack(held);
-    settled.merge(aggregate);
+    let settled = aggregate;
+    if (held !== undefined) {
+      settled = RollupAggregate.unpack(held);
+      settled.merge(aggregate);
+    }
     // Held until the hour is past its lateness: the smallest layout.
     bucket.settled[at] = settled.pack(true);
     bucket.settledVersions[at]! += version;
