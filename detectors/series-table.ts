@@ -17,6 +17,13 @@ export interface SeriesClock {
  */
 export class SeriesTable<S extends SeriesClock> {
   private readonly states = new Map<string, S>();
+  /**
+   * No state's last window ended before this: a lower bound, exact after each expire walk (a
+   * state's last window only moves forward, and admit lowers it for a state that starts behind).
+   * expire below it returns at once: in a live stream every key reports each window, so the
+   * stalest key is about a window old and the walk would find nothing.
+   */
+  private lowestEnd = Number.POSITIVE_INFINITY;
 
   constructor(private readonly create: (key: string) => S) {}
 
@@ -38,14 +45,21 @@ export class SeriesTable<S extends SeriesClock> {
     if (windowStart <= state.lastWindowStart) return undefined;
     state.lastWindowStart = windowStart;
     state.lastWindowEnd = windowEnd;
+    if (windowEnd < this.lowestEnd) this.lowestEnd = windowEnd;
     return state;
   }
 
   /** Removes the keys whose last window ended before `cutoff` and returns them, in key order. */
   expire(cutoff: number): Array<[string, S]> {
-    // Called whenever the watermark moves: a walk over the states, no copy of them.
+    // Called whenever the watermark moves: a walk over the states only when one may be stale.
     const expired: Array<[string, S]> = [];
-    for (const entry of this.states) if (entry[1].lastWindowEnd < cutoff) expired.push(entry);
+    if (cutoff <= this.lowestEnd) return expired;
+    let lowest = Number.POSITIVE_INFINITY;
+    this.states.forEach((state, key) => {
+      if (state.lastWindowEnd < cutoff) expired.push([key, state]);
+      else if (state.lastWindowEnd < lowest) lowest = state.lastWindowEnd;
+    });
+    this.lowestEnd = lowest;
     if (expired.length === 0) return expired;
     expired.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     for (const [key] of expired) this.states.delete(key);
