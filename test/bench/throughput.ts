@@ -3,15 +3,20 @@
  * process against the raw KafkaJS consume rate of the same topic in the same run, memory per
  * active series at 10k and 100k series, and rows per ClickHouse insert.
  *
- *   node --expose-gc --import tsx test/bench/throughput.ts [--events 600000] [--keys 500] [--stage-one-workers N|auto] [--partitions N] [--skip-memory | --memory-only]
+ *   node --expose-gc --import tsx test/bench/throughput.ts [--events 600000] [--keys 500] [--endpoints-per-key 1] [--round-robin] [--stage-one-workers N|auto] [--partitions N] [--skip-memory | --memory-only]
  *
  * --stage-one-workers defaults to the product's default (pipeline.stageOneWorkers); --partitions
  * to the smallest multiple of the worker count that is at least 3, so every worker gets as many
  * partitions (the co-partitioning assignor splits partitions, not events).
  *
- * Events go to the partitions round robin (each keeps its endpoint key): with a few dozen keys the
- * key hash splits them unevenly (measured: 52% on one of two workers), and the slowest worker's
- * share, not the pipeline, would then set the rate.
+ * Token events are keyed by endpoint and partitioned by the product's producer (murmur2 of the key),
+ * as DESIGN.md has producers do. Each model key is served by --endpoints-per-key endpoints of its
+ * own (a serving endpoint runs one model version in one region), so its events reach that many
+ * input partitions at most, and stage 2 merges that many partials per key and window. The bench
+ * prints the split over the partitions (500 endpoints: 29% on the largest of 4), since the slowest
+ * worker's share, not the pipeline, sets the rate. --round-robin sends event i to partition i mod
+ * P instead, the layout of this bench's earlier runs: an even split, and with 500 keys over 4
+ * partitions each key on one partition.
  *
  * The ceiling is the best of three warm raw passes: the machine's noise only ever slows a pass, so
  * the best is the one closest to what KafkaJS can do, and the ratio errs against the pipeline.
@@ -41,10 +46,13 @@ import { RateCard } from '../../pipeline/core/rate-card.js';
 import { CardinalityGuard } from '../../pipeline/core/cardinality.js';
 import { literal, qualified } from '../../sinks/clickhouse/index.js';
 import { idempotentProducer } from '../../sinks/kafka/index.js';
+import { syntheticEvent as workloadEvent } from './workload.js';
 
-const { values: args } = parseArgs({ options: { events: { type: 'string', default: '600000' }, keys: { type: 'string', default: '500' }, 'stage-one-workers': { type: 'string' }, partitions: { type: 'string' }, 'skip-memory': { type: 'boolean', default: false }, 'memory-only': { type: 'boolean', default: false } } });
+const { values: args } = parseArgs({ options: { events: { type: 'string', default: '600000' }, keys: { type: 'string', default: '500' }, 'endpoints-per-key': { type: 'string', default: '1' }, 'round-robin': { type: 'boolean', default: false }, 'stage-one-workers': { type: 'string' }, partitions: { type: 'string' }, 'skip-memory': { type: 'boolean', default: false }, 'memory-only': { type: 'boolean', default: false } } });
 const EVENTS = Number(args.events);
 const KEYS = Number(args.keys);
+const ENDPOINTS_PER_KEY = Number(args['endpoints-per-key']);
+const ROUND_ROBIN = args['round-robin'];
 const WORKERS_SETTING = args['stage-one-workers'] === undefined ? configSchema.parse({}).pipeline.stageOneWorkers : args['stage-one-workers'] === 'auto' ? 'auto' : Number(args['stage-one-workers']);
 const PLANNED_WORKERS = stageOneWorkerCount(WORKERS_SETTING, Number.MAX_SAFE_INTEGER);
 const PARTITIONS = args.partitions === undefined ? Math.max(1, PLANNED_WORKERS) * Math.ceil(3 / Math.max(1, PLANNED_WORKERS)) : Number(args.partitions);
@@ -52,30 +60,8 @@ const MIN = 60_000;
 const log = (m: string) => process.stdout.write(`${m}\n`);
 const gc = (globalThis as { gc?: () => void }).gc;
 
-function syntheticEvent(i: number, start: number, random: Random): TokenUsage {
-  const key = i % KEYS;
-  return {
-    event_time: start + Math.floor((i / EVENTS) * 10 * MIN),
-    request_id: `r${i}`,
-    model_name: `model-${key % 50}`,
-    model_version: `v${key % 7}`,
-    region: `region-${Math.floor(key / 50) % 10}`,
-    response_model: null,
-    operation_name: 'chat',
-    endpoint: `endpoint-${key % 40}`,
-    team: `team-${key % 12}`,
-    experiment: null,
-    environment: 'prod',
-    input_tokens: random.int(50, 4000),
-    output_tokens: random.int(1, 800),
-    cached_input_tokens: 0,
-    latency_ms: random.logNormal(800, 0.6),
-    time_to_first_token_ms: random.logNormal(150, 0.3),
-    status: 'ok',
-    retry_count: 0,
-    egress_bytes: 1200,
-  };
-}
+const WORKLOAD = { events: EVENTS, keys: KEYS, endpointsPerKey: ENDPOINTS_PER_KEY };
+const syntheticEvent = (i: number, start: number, random: Random): TokenUsage => workloadEvent(i, start, random, WORKLOAD);
 
 async function main(): Promise<void> {
   const endpoints = await stackUp((m) => log(`  stack: ${m}`));
@@ -105,13 +91,13 @@ async function main(): Promise<void> {
   const random = new Random(5);
   const start = Math.floor(Date.now() / MIN) * MIN - 30 * MIN;
 
-  log(`producing ${EVENTS.toLocaleString('en-US')} token events over ${KEYS} model keys (10 minutes of event time)`);
+  log(`producing ${EVENTS.toLocaleString('en-US')} token events over ${KEYS} model keys (10 minutes of event time), ${ROUND_ROBIN ? 'round robin over the partitions' : `keyed by endpoint, ${ENDPOINTS_PER_KEY} per model key`}`);
   const producer = idempotentProducer(connections.kafka);
   await producer.connect();
   for (let i = 0; i < EVENTS; i += 5000) {
     const messages = await Promise.all(Array.from({ length: Math.min(5000, EVENTS - i) }, async (_, j) => {
       const e = syntheticEvent(i + j, start, random);
-      return { key: e.endpoint, value: await codec.encode(e), partition: (i + j) % PARTITIONS };
+      return { key: e.endpoint, value: await codec.encode(e), ...(ROUND_ROBIN ? { partition: (i + j) % PARTITIONS } : {}) };
     }));
     await producer.send({ topic: config.topics.tokens, acks: -1, messages });
   }
@@ -130,6 +116,11 @@ async function main(): Promise<void> {
     await producer.send({ topic: config.topics.queue, acks: -1, messages: await Promise.all(times.map(async (t) => ({ key: resource.resource_id, value: await queueCodec.encode({ ...queueSample, ...resource, event_time: t }), partition: p }))) });
   }
   await producer.disconnect();
+  const splitAdmin = connections.kafka.admin();
+  await splitAdmin.connect();
+  const split = (await splitAdmin.fetchTopicOffsets(config.topics.tokens)).sort((a, b) => a.partition - b.partition).map((p) => Number(p.high));
+  await splitAdmin.disconnect();
+  log(`token events per input partition: ${split.map((n) => n.toLocaleString('en-US')).join(', ')} (largest share ${((Math.max(...split) / split.reduce((a, b) => a + b, 0)) * 100).toFixed(1)}%)`);
 
   // Ceiling: KafkaJS consuming the same topic with stage 1's fetch settings and doing nothing with
   // the records. Its first pass also compiles KafkaJS's record decoding, which the pipeline then
