@@ -8,6 +8,7 @@ const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..',
 /** The benchmarks print figures; they live beside the code in test/bench and run as their own processes. */
 const BENCHMARKS: Record<string, { script: string; nodeArgs: string[]; what: string }> = {
   throughput: { script: 'test/bench/throughput.ts', nodeArgs: ['--expose-gc'], what: 'pipeline rate against the raw KafkaJS consume rate, memory per active series, rows per insert (needs the stack)' },
+  stages: { script: 'test/bench/stages-cpu.ts', nodeArgs: ['--expose-gc'], what: 'CPU per token event of stage 1 and stage 2, stage by stage, on one thread (no services)' },
   detection: { script: 'test/bench/detection-quality.ts', nodeArgs: [], what: 'recall, precision and delay of the detectors on simulator ground truth (no services)' },
   nab: { script: 'test/bench/nab/run.ts', nodeArgs: [], what: 'NAB-style score on ../shared/data/nab (skips when absent)' },
 };
