@@ -24,6 +24,7 @@
  * Uses KAFKA_BROKERS / SCHEMA_REGISTRY_URL / CLICKHOUSE_URL when set, else starts the local stack.
  */
 import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { availableParallelism, loadavg } from 'node:os';
 import { Registry } from 'prom-client';
@@ -125,25 +126,30 @@ async function main(): Promise<void> {
   // Ceiling: KafkaJS consuming the same topic with stage 1's fetch settings and doing nothing with
   // the records. Its first pass also compiles KafkaJS's record decoding, which the pipeline then
   // finds compiled: the ceiling is the best of the warm passes after it, so that both run warm.
-  const rawRate = async (pass: string): Promise<{ rate: number; cpuMicrosPerEvent: number }> => {
+  const rawRate = async (pass: string): Promise<{ rate: number; cpuMicrosPerEvent: number; machineMicrosPerEvent: number | undefined }> => {
     const raw = connections.kafka.consumer({ groupId: `costline-bench-raw-${run}-${pass}`, ...stageOneFetch });
     await raw.connect();
     await raw.subscribe({ topic: config.topics.tokens, fromBeginning: true });
     let count = 0;
     let done = 0;
+    let machineAtDone: number | undefined;
     await raw.run({
       eachBatch: async ({ batch }) => {
         count += batch.messages.length;
-        if (count >= EVENTS + 30 && done === 0) done = performance.now();
+        if (count >= EVENTS + 30 && done === 0) {
+          done = performance.now();
+          machineAtDone = machineBusyMicros();
+        }
       },
     });
     // Both rates are timed from the moment the consumer has joined its group and starts fetching.
     const joined = performance.now();
     const cpu = process.cpuUsage();
+    const machineAtJoin = machineBusyMicros();
     while (done === 0) await new Promise((r) => setTimeout(r, 5));
     const used = process.cpuUsage(cpu);
     await raw.disconnect();
-    return { rate: count / ((done - joined) / 1000), cpuMicrosPerEvent: (used.user + used.system) / count };
+    return { rate: count / ((done - joined) / 1000), cpuMicrosPerEvent: (used.user + used.system) / count, machineMicrosPerEvent: perEvent(machineAtJoin, machineAtDone, count) };
   };
   log('raw KafkaJS consume of the same topic, four times');
   const coldRaw = await rawRate('cold');
@@ -161,7 +167,7 @@ async function main(): Promise<void> {
   // Stage 1 may count on worker threads: the pipeline's combined registry asks them, so poll gently.
   // Only the one counter: collecting every metric 50 times a second took 8% of the main thread (profiled).
   const accepted = async () => ((await pipeline.registry.metricAsJSON('costline_events_total'))?.values ?? []).filter((v) => v.labels.topic === config.topics.tokens).reduce((s, v) => s + v.value, 0);
-  const { first, cpu, countedBefore, remaining } = await stableGroup(connections.kafka.admin(), config.kafka.groupId, config.topics.tokens, Math.max(1, pipeline.stageOneWorkers), accepted);
+  const { first, cpu, machineAtFirst, countedBefore, remaining } = await stableGroup(connections.kafka.admin(), config.kafka.groupId, config.topics.tokens, Math.max(1, pipeline.stageOneWorkers), accepted);
   log(`pipeline consuming (${pipeline.stageOneWorkers === 0 ? 'stage 1 on the main thread' : `${pipeline.stageOneWorkers} stage-1 worker threads`}); ${remaining.toLocaleString('en-US')} events to go once its group was stable`);
   const expectedRows = async () => {
     // The token events' ten minutes only: the GPU samples' keys also get the two minutes after.
@@ -178,7 +184,7 @@ async function main(): Promise<void> {
     }
     return { rows, durable: performance.now() };
   })();
-  const { last, used, counted } = await lastProgress(accepted, remaining, cpu, countedBefore);
+  const { last, used, machineAtLast, counted } = await lastProgress(accepted, remaining, cpu, countedBefore);
   log('consumed; waiting for the closed windows in ClickHouse, then stopping');
   const { rows, durable } = await durableAt;
   clearInterval(sampler);
@@ -202,6 +208,16 @@ async function main(): Promise<void> {
   log(`ratio (target >= 0.8):                ${(e2eRate / warmRaw.rate).toFixed(2)} against the best warm pass; ${(e2eRate / medianRaw.rate).toFixed(2)} against the median one, ${(e2eRate / coldRaw.rate).toFixed(2)} against the first pass`);
   // The cores are shared: wall-clock rates move with the neighbours' load, CPU per event much less.
   log(`CPU ratio, raw / pipeline per event:  ${(warmRaw.cpuMicrosPerEvent / pipelineCpu).toFixed(2)} (load average ${loadavg().map((l) => l.toFixed(1)).join(', ')})`);
+  const pipelineMachine = perEvent(machineAtFirst, machineAtLast, counted);
+  if (warmRaw.machineMicrosPerEvent !== undefined && pipelineMachine !== undefined) {
+    // What the target asks of the machine: at 0.8 of the ceiling, every core together has this much
+    // CPU per event; KafkaJS and the broker take what the raw pass took, the rest is the pipeline's.
+    const cores = availableParallelism();
+    const budget = (cores * 1e6) / (0.8 * warmRaw.rate);
+    const ours = pipelineCpu - warmRaw.cpuMicrosPerEvent;
+    log(`machine CPU per event (all processes): raw pass ${warmRaw.machineMicrosPerEvent.toFixed(1)} µs (${warmRaw.cpuMicrosPerEvent.toFixed(1)} in this process), pipeline ${pipelineMachine.toFixed(1)} µs (${pipelineCpu.toFixed(1)} in this process)`);
+    log(`CPU budget at the target:             ${cores} cores at 0.8 × ${rate(warmRaw.rate)} give ${budget.toFixed(1)} µs per event; the raw pass needs ${warmRaw.machineMicrosPerEvent.toFixed(1)}, leaving ${(budget - warmRaw.machineMicrosPerEvent).toFixed(1)} µs for the pipeline's own work, which took ${ours.toFixed(1)} µs here (this process's CPU per event beyond the raw consumer's)`);
+  }
   log(`closed windows durable in ClickHouse: ${rows} rows, ${((durable - last) / 1000).toFixed(1)} s after the last event was consumed`);
   // Until every window's rollup is in ClickHouse: stage 2 merges and detects per window, so its share is per window, not per event.
   log(`events in to rollups durable:         ${rate(counted / ((durable - first) / 1000))} (${(counted / ((durable - first) / 1000) / warmRaw.rate).toFixed(2)} of the ceiling; 10 minutes of ${KEYS} model keys' windows)`);
@@ -223,13 +239,13 @@ async function main(): Promise<void> {
  * from the committed offsets. So the clock starts once the group is stable with every member, and
  * the work measured is what lay past the committed offsets then: the final members' work.
  */
-async function stableGroup(admin: Admin, groupId: string, topic: string, members: number, accepted: () => Promise<number>): Promise<{ first: number; cpu: NodeJS.CpuUsage; countedBefore: number; remaining: number }> {
+async function stableGroup(admin: Admin, groupId: string, topic: string, members: number, accepted: () => Promise<number>): Promise<{ first: number; cpu: NodeJS.CpuUsage; machineAtFirst: number | undefined; countedBefore: number; remaining: number }> {
   await admin.connect();
   try {
     for (;;) {
       const [group] = (await admin.describeGroups([groupId])).groups;
       if (group?.state === 'Stable' && group.members.length === members) {
-        const stable = { first: performance.now(), cpu: process.cpuUsage(), countedBefore: await accepted() };
+        const stable = { first: performance.now(), cpu: process.cpuUsage(), machineAtFirst: machineBusyMicros(), countedBefore: await accepted() };
         const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
         const from = new Map(committed!.partitions.map((p) => [p.partition, Math.max(0, Number(p.offset))]));
         const ends = await admin.fetchTopicOffsets(topic);
@@ -250,19 +266,41 @@ async function stableGroup(admin: Admin, groupId: string, topic: string, members
  * the clock started (`counted`): what the members read before the group was seen stable took
  * neither time nor CPU on the clock, so it is not counted either.
  */
-async function lastProgress(accepted: () => Promise<number>, remaining: number, cpu: NodeJS.CpuUsage, from: number, quietMs = 1_000): Promise<{ last: number; used: NodeJS.CpuUsage; counted: number }> {
+async function lastProgress(accepted: () => Promise<number>, remaining: number, cpu: NodeJS.CpuUsage, from: number, quietMs = 1_000): Promise<{ last: number; used: NodeJS.CpuUsage; machineAtLast: number | undefined; counted: number }> {
   let count = from;
-  let progress = { last: performance.now(), used: process.cpuUsage(cpu), counted: 0 };
+  let progress = { last: performance.now(), used: process.cpuUsage(cpu), machineAtLast: machineBusyMicros(), counted: 0 };
   for (;;) {
     await new Promise((r) => setTimeout(r, 20));
     const now = await accepted();
     if (now !== count) {
       count = now;
-      progress = { last: performance.now(), used: process.cpuUsage(cpu), counted: count - from };
+      progress = { last: performance.now(), used: process.cpuUsage(cpu), machineAtLast: machineBusyMicros(), counted: count - from };
     } else if (performance.now() - progress.last >= (count >= 0.9 * remaining ? quietMs : 10 * quietMs)) {
       return progress;
     }
   }
+}
+
+/**
+ * CPU time the whole machine has spent busy, over all cores, in µs (Linux's /proc/stat; undefined
+ * elsewhere). The broker, the registry and ClickHouse share the cores with the process measured:
+ * what they spend per event is part of what a rate costs.
+ */
+function machineBusyMicros(): number | undefined {
+  let line: string;
+  try {
+    line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+  } catch {
+    return undefined;
+  }
+  // cpu user nice system idle iowait irq softirq steal ..., in clock ticks (100 a second on Linux).
+  const ticks = line.trim().split(/\s+/).slice(1).map(Number);
+  const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
+  return (ticks.slice(0, 8).reduce((a, b) => a + b, 0) - idle) * 10_000;
+}
+
+function perEvent(from: number | undefined, to: number | undefined, events: number): number | undefined {
+  return from === undefined || to === undefined ? undefined : (to - from) / events;
 }
 
 function valuesOf(snapshot: MetricsSnapshot, name: string): MetricsSnapshot[number]['values'] {
