@@ -29,6 +29,29 @@ function unitPriceWindow(r: MergedRollup, usage: Readonly<PriceUsage>): UnitPric
   };
 }
 
+/** One spend window with a one-line breakdown: the key's own cost. */
+function spendWindow(r: MergedRollup, key: string, scope: SpendWindow['scope'], cost: number, currency: string): SpendWindow {
+  return { key, dimensions: { ...r.key.dimensions }, windowStart: r.windowStart, windowEnd: r.windowEnd, kind: 'spend', scope, cost, currency, breakdown: [{ dimensions: { ...r.key.dimensions }, cost }] };
+}
+
+/** The GPUs serving the key (inference) or running its experiment (training) over the window. */
+function gpuPoolWindow(r: MergedRollup, key: string, workload: 'inference' | 'training', currency: string): GpuPoolWindow {
+  const { gpu, cost } = r.aggregate;
+  const poolUtilizationPct = gpu.gpuSeconds > 0 ? gpu.utilizationSeconds / gpu.gpuSeconds : 0;
+  return {
+    key,
+    dimensions: { ...r.key.dimensions },
+    windowStart: r.windowStart,
+    windowEnd: r.windowEnd,
+    kind: 'gpu_pool',
+    currency,
+    hourlyRatePerGpu: gpu.gpuSeconds > 0 ? (cost.estimatedNanos / NANOS / gpu.gpuSeconds) * 3600 : 0,
+    // Each GPU's own mean over the window; the pool's for a GPU without seconds of its own (only
+    // partials from a stage 1 older than per-GPU usage carry such GPUs).
+    gpus: [...gpu.gpus].map(([id, usage]) => ({ gpu: id, node: usage.node, utilizationPct: usage.gpuSeconds > 0 ? usage.utilizationSeconds / usage.gpuSeconds : poolUtilizationPct, workload, ...(usage.xidErrors > 0 ? { faulted: true } : {}) })),
+  };
+}
+
 /**
  * The detectors' view of a closed minute: what each detector family reads, from one merged
  * rollup. Pure. Money here is in currency units as floats: detection needs shape, not cents;
@@ -37,23 +60,16 @@ function unitPriceWindow(r: MergedRollup, usage: Readonly<PriceUsage>): UnitPric
 export function detectorInputs(r: MergedRollup, currency: string): DetectorInput[] {
   const { tokens, queue, gpu, cost } = r.aggregate;
   const key = seriesKey(r.key);
-  const window = { key, dimensions: { ...r.key.dimensions }, windowStart: r.windowStart, windowEnd: r.windowEnd };
   const spend = (cost.estimatedNanos + cost.egressNanos) / NANOS;
   const inputs: DetectorInput[] = [];
-  const hourlyRatePerGpu = gpu.gpuSeconds > 0 ? (cost.estimatedNanos / NANOS / gpu.gpuSeconds) * 3600 : 0;
-  const poolUtilizationPct = gpu.gpuSeconds > 0 ? gpu.utilizationSeconds / gpu.gpuSeconds : 0;
-  const pool = (workload: 'inference' | 'training'): GpuPoolWindow => ({
-    ...window,
-    kind: 'gpu_pool',
-    currency,
-    hourlyRatePerGpu,
-    // Each GPU's own mean over the window; the pool's for a GPU without seconds of its own (only
-    // partials from a stage 1 older than per-GPU usage carry such GPUs).
-    gpus: [...gpu.gpus].map(([id, usage]) => ({ gpu: id, node: usage.node, utilizationPct: usage.gpuSeconds > 0 ? usage.utilizationSeconds / usage.gpuSeconds : poolUtilizationPct, workload, ...(usage.xidErrors > 0 ? { faulted: true } : {}) })),
-  });
+  // Every input is written out as one literal, each with its own copy of the dimensions: spreading
+  // a shared window object and adding fields to the copy took most of this function's time.
   if (r.key.kind === 'model') {
     const model: ModelWindow = {
-      ...window,
+      key,
+      dimensions: { ...r.key.dimensions },
+      windowStart: r.windowStart,
+      windowEnd: r.windowEnd,
       kind: 'model',
       modelName: r.key.dimensions.model_name ?? '',
       modelVersion: r.key.dimensions.model_version ?? '',
@@ -70,7 +86,10 @@ export function detectorInputs(r: MergedRollup, currency: string): DetectorInput
     inputs.push(model);
     if (queue.samples > 0) {
       const q: QueueWindow = {
-        ...window,
+        key,
+        dimensions: { ...r.key.dimensions },
+        windowStart: r.windowStart,
+        windowEnd: r.windowEnd,
         kind: 'queue',
         queueDepth: queue.depthSum / queue.samples,
         running: queue.runningSum / queue.samples,
@@ -82,15 +101,12 @@ export function detectorInputs(r: MergedRollup, currency: string): DetectorInput
       };
       inputs.push(q);
     }
-    if (spend > 0) {
-      const modelSpend: SpendWindow = { ...window, kind: 'spend', scope: 'model', cost: spend, currency, breakdown: [{ dimensions: { ...r.key.dimensions }, cost: spend }] };
-      inputs.push(modelSpend);
-    }
-    if (cost.egressNanos > 0) inputs.push({ ...window, key: `${key}|egress`, kind: 'spend', scope: 'egress', cost: cost.egressNanos / NANOS, currency, breakdown: [{ dimensions: { ...r.key.dimensions }, cost: cost.egressNanos / NANOS }] });
-    if (gpu.samples > 0) inputs.push(pool('inference'));
+    if (spend > 0) inputs.push(spendWindow(r, key, 'model', spend, currency));
+    if (cost.egressNanos > 0) inputs.push(spendWindow(r, `${key}|egress`, 'egress', cost.egressNanos / NANOS, currency));
+    if (gpu.samples > 0) inputs.push(gpuPoolWindow(r, key, 'inference', currency));
   } else if (r.key.kind === 'owner') {
-    if (spend > 0) inputs.push({ ...window, kind: 'spend', scope: 'owner', cost: spend, currency, breakdown: [{ dimensions: { ...r.key.dimensions }, cost: spend }] });
-    if (gpu.samples > 0 && r.key.dimensions.experiment) inputs.push(pool('training'));
+    if (spend > 0) inputs.push(spendWindow(r, key, 'owner', spend, currency));
+    if (gpu.samples > 0 && r.key.dimensions.experiment) inputs.push(gpuPoolWindow(r, key, 'training', currency));
   } else if (r.key.kind === 'provider_region') {
     for (const usage of r.aggregate.prices.values()) if (usage.pricingQuantity > 0 && usage.listCostNanos > 0) inputs.push(unitPriceWindow(r, usage));
   }
