@@ -73,6 +73,11 @@ interface GroupState {
   versions: Map<string, VersionState>;
 }
 
+/** Nothing to compare yet: not breaching, with what is missing as the evidence. A function, not a closure per judgement (see changeEvidence in change-point.ts). */
+function quietVerdict(metric: ModelMetric, evidence: string): Verdict {
+  return { breaching: false, severity: 'warning', metric, observed: 0, baseline: 0, score: 0, evidence };
+}
+
 interface Comparison {
   metric: ModelMetric;
   candidate: number[];
@@ -241,11 +246,10 @@ export class CanaryRegressionDetector {
   private judge(group: GroupState, state: VersionState, baseline: VersionState | undefined, metric: ModelMetric): Verdict {
     const who = `${group.modelName} ${state.version} in ${group.region}`;
     const label = metricLabel(metric);
-    const quiet = (evidence: string, observed = 0, base = 0): Verdict => ({ breaching: false, severity: 'warning', metric, observed, baseline: base, score: 0, evidence });
-    if (!baseline) return quiet(`${label} of ${who}: no previous version serving in ${group.region} to compare with`);
+    if (!baseline) return quietVerdict(metric, `${label} of ${who}: no previous version serving in ${group.region} to compare with`);
     const { candidate, baseline: previous, errors, tokensPerHour } = this.comparison(state, baseline, metric);
     if (candidate.length < this.settings.minWindows || previous.length < this.settings.minWindows) {
-      return quiet(`${label} of ${who}: ${candidate.length} and ${previous.length} comparable windows against ${baseline.version}, ${this.settings.minWindows} needed`);
+      return quietVerdict(metric, `${label} of ${who}: ${candidate.length} and ${previous.length} comparable windows against ${baseline.version}, ${this.settings.minWindows} needed`);
     }
     const higherIsWorse = MODEL_METRICS[metric].worse === 'higher';
     const test = mannWhitneyU(candidate, previous);

@@ -182,11 +182,19 @@ export class RegionalLatencyDetector {
       peerRequests: peers.reduce((sum, p) => sum + p.requests, 0),
     });
     if (state.errorCounts.length > this.settings.errorWindows) state.errorCounts.shift();
-    const total = (field: 'errors' | 'requests' | 'peerErrors' | 'peerRequests') => state.errorCounts.reduce((sum, c) => sum + c[field], 0);
-    const errors = total('errors');
-    const requests = total('requests');
+    // Summed in one loop, not through a helper closure made per window (see changeEvidence in change-point.ts).
+    let errors = 0;
+    let requests = 0;
+    let peerErrors = 0;
+    let peerRequests = 0;
+    for (const c of state.errorCounts) {
+      errors += c.errors;
+      requests += c.requests;
+      peerErrors += c.peerErrors;
+      peerRequests += c.peerRequests;
+    }
     const rate = requests > 0 ? errors / requests : 0;
-    const peerRate = total('peerRequests') > 0 ? total('peerErrors') / total('peerRequests') : 0;
+    const peerRate = peerRequests > 0 ? peerErrors / peerRequests : 0;
     const excess = rate - peerRate;
     const p = poissonUpperTail(errors, requests * Math.max(peerRate, this.settings.errorRateFloor));
     const breaching = errors >= this.settings.minErrors && excess >= this.settings.minErrorRateIncrease && p < this.settings.errorAlpha;

@@ -149,7 +149,7 @@ export class SpendSpikeDetector {
       baseline,
       score: ratio,
       // Read by the episode's step just below, before the state changes again.
-      evidence: () => this.evidence(window, state, rate, baseline, ratio, breaching, seasonal !== undefined),
+      evidence: this.evidenceLater(window, state, rate, baseline, ratio, breaching, seasonal !== undefined),
     };
     const alert = state.episode.step({ rule: SPEND_SPIKE_RULE, key: window.key, dimensions: window.dimensions, windowStart: window.windowStart, windowEnd: window.windowEnd }, verdict);
     return alert ? [alert] : [];
@@ -180,6 +180,11 @@ export class SpendSpikeDetector {
       const largest = [...streak.contributors].sort(([a, x], [b, y]) => y.cost - x.cost || (a < b ? -1 : 1)).slice(0, this.settings.maxContributors);
       streak.contributors = new Map(largest);
     }
+  }
+
+  /** The evidence, formatted only if an alert reads it (a function, not an arrow in the verdict: see changeEvidence in change-point.ts). */
+  private evidenceLater(window: SpendWindow, state: SpendSeries, rate: number, baseline: number, ratio: number, breaching: boolean, seasonal: boolean): () => string {
+    return () => this.evidence(window, state, rate, baseline, ratio, breaching, seasonal);
   }
 
   private evidence(window: SpendWindow, state: SpendSeries, rate: number, baseline: number, ratio: number, breaching: boolean, seasonal: boolean): string {
