@@ -25,6 +25,14 @@ function byText(a: string, b: string): number {
  */
 export class WindowAligner<T> {
   private readonly groups = new Map<string, { pending: Map<number, PendingWindow<T>>; released: number }>();
+  /**
+   * No pending window ends before this (a lower bound, exact after each flush walk), and whether a
+   * group was left with nothing pending and kept. flush below the bound, with no such group, would
+   * find nothing to release or forget: it returns at once instead of walking every group each time
+   * the watermark moves (most moves stay inside a window).
+   */
+  private earliestEnd = Number.POSITIVE_INFINITY;
+  private idleGroupKept = false;
 
   constructor(private readonly maxPendingWindows = 4) {}
 
@@ -41,8 +49,11 @@ export class WindowAligner<T> {
     if (!pending) {
       pending = { windowEnd, members: new Map() };
       state.pending.set(windowStart, pending);
+      if (windowEnd < this.earliestEnd) this.earliestEnd = windowEnd;
     }
     pending.members.set(member, value);
+    // Usually nothing is due (no older window waits, no more than the bound): say so without arrays.
+    if (state.pending.size <= this.maxPendingWindows && !this.waitsBefore(state.pending, windowStart)) return [];
     const starts = [...state.pending.keys()].sort((a, b) => a - b);
     const due = starts.filter((start, i) => start < windowStart || i < starts.length - this.maxPendingWindows);
     return this.release(group, due);
@@ -52,12 +63,23 @@ export class WindowAligner<T> {
   flush(watermark: number): Array<AlignedWindow<T>> {
     // Called whenever the watermark moves: one walk over the groups, and sorting only for what is due.
     const released: Array<AlignedWindow<T>> = [];
+    if (watermark < this.earliestEnd && !this.idleGroupKept) return released;
+    let earliest = Number.POSITIVE_INFINITY;
+    let idle = false;
     for (const [group, state] of this.groups) {
-      const due: number[] = [];
-      for (const [start, pending] of state.pending) if (pending.windowEnd <= watermark) due.push(start);
-      if (due.length > 0) released.push(...this.release(group, due));
-      if (state.pending.size === 0 && state.released < watermark - 1) this.groups.delete(group);
+      let due: number[] | undefined;
+      for (const [start, pending] of state.pending) {
+        if (pending.windowEnd <= watermark) (due ??= []).push(start);
+        else if (pending.windowEnd < earliest) earliest = pending.windowEnd;
+      }
+      if (due) released.push(...this.release(group, due));
+      if (state.pending.size === 0) {
+        if (state.released < watermark - 1) this.groups.delete(group);
+        else idle = true;
+      }
     }
+    this.earliestEnd = earliest;
+    this.idleGroupKept = idle;
     return released.sort((a, b) => a.windowStart - b.windowStart || byText(a.group, b.group));
   }
 
@@ -66,6 +88,11 @@ export class WindowAligner<T> {
     let count = 0;
     for (const state of this.groups.values()) count += state.pending.size;
     return count;
+  }
+
+  private waitsBefore(pending: Map<number, PendingWindow<T>>, windowStart: number): boolean {
+    for (const start of pending.keys()) if (start < windowStart) return true;
+    return false;
   }
 
   private release(group: string, starts: number[]): Array<AlignedWindow<T>> {

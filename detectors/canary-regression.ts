@@ -100,6 +100,12 @@ interface Comparison {
 export class CanaryRegressionDetector {
   private readonly groups = new Map<string, GroupState>();
   private readonly aligner = new WindowAligner<ModelWindow>();
+  /**
+   * No version's last window ended before this: a lower bound, exact after each walk for stale
+   * versions (a version's last window only moves forward). advance walks (and sorts) the groups
+   * only when the cutoff passes it, as SeriesTable.expire does.
+   */
+  private lowestEnd = Number.POSITIVE_INFINITY;
 
   constructor(private readonly settings: CanaryRegressionSettings) {}
 
@@ -120,14 +126,21 @@ export class CanaryRegressionDetector {
   /** Compares what the watermark completes, and forgets versions silent for `staleAfterMs`. */
   advance(watermark: number): Alert[] {
     const alerts = this.aligner.flush(watermark).flatMap((aligned) => this.compare(aligned.members.map(([, w]) => w)));
+    const cutoff = watermark - this.settings.staleAfterMs;
+    if (cutoff <= this.lowestEnd) return alerts;
+    let lowest = Number.POSITIVE_INFINITY;
     for (const [groupKey, group] of [...this.groups].sort(([a], [b]) => (a < b ? -1 : 1))) {
       for (const [version, state] of [...group.versions].sort(([a], [b]) => (a < b ? -1 : 1))) {
-        if (state.lastWindowEnd >= watermark - this.settings.staleAfterMs) continue;
+        if (state.lastWindowEnd >= cutoff) {
+          if (state.lastWindowEnd < lowest) lowest = state.lastWindowEnd;
+          continue;
+        }
         alerts.push(...this.resolveAll(state));
         group.versions.delete(version);
       }
       if (group.versions.size === 0) this.groups.delete(groupKey);
     }
+    this.lowestEnd = lowest;
     return alerts;
   }
 
@@ -147,6 +160,7 @@ export class CanaryRegressionDetector {
       if (window.windowStart <= state.lastWindowStart) continue; // seen before: a replay or a re-emission
       state.lastWindowStart = window.windowStart;
       state.lastWindowEnd = window.windowEnd;
+      if (window.windowEnd < this.lowestEnd) this.lowestEnd = window.windowEnd;
       if (window.requests >= this.settings.minRequests) {
         const values: Partial<Record<ModelMetric, number>> = {};
         for (const metric of this.settings.metrics) {
