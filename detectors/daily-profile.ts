@@ -9,6 +9,15 @@ export interface DailyProfileSettings {
   days: number;
 }
 
+let daysSeen = new Uint8Array(32);
+
+/** A zeroed scratch array of at least `length` flags (envelope is not re-entrant, so one will do). */
+function daysSeenScratch(length: number): Uint8Array {
+  if (daysSeen.length < length) daysSeen = new Uint8Array(length);
+  else daysSeen.fill(0, 0, length);
+  return daysSeen;
+}
+
 /** One day's values in one bucket. */
 interface DayBucket {
   day: number;
@@ -65,12 +74,15 @@ export class DailyProfile {
     if (bucket.length > this.settings.days + 1) bucket.shift();
   }
 
-  /** Past days' records of the bucket `offset` buckets away from the timestamp's (wrapping around midnight). */
-  private pastDays(timestamp: number, offset: number): DayBucket[] {
-    const today = Math.floor(timestamp / DAY_MS);
+  /** The bucket `offset` buckets away from the timestamp's (wrapping around midnight), if a value ever landed in it. */
+  private bucketNear(timestamp: number, offset: number): DayBucket[] | undefined {
     const count = this.buckets.length;
-    const bucket = this.buckets[(((this.bucketIndex(timestamp) + offset) % count) + count) % count] ?? [];
-    return bucket.filter((entry) => entry.day < today && entry.day >= today - this.settings.days - 1);
+    return this.buckets[(((this.bucketIndex(timestamp) + offset) % count) + count) % count];
+  }
+
+  /** A record of a past day the profile still speaks for, seen from `today`. */
+  private isPastDay(entry: DayBucket, today: number): boolean {
+    return entry.day < today && entry.day >= today - this.settings.days - 1;
   }
 
   /** Day records held: at most buckets × (days + 1). */
@@ -80,9 +92,14 @@ export class DailyProfile {
 
   /** Median over past days of this time of day's mean; undefined before `minDays` days of history. */
   expected(timestamp: number, minDays: number): number | undefined {
-    const past = this.pastDays(timestamp, 0);
-    if (past.length < Math.max(1, minDays)) return undefined;
-    return median(past.map((entry) => entry.sum / entry.count));
+    // Walked in place, no filtered copy: this runs for every point of every series.
+    const bucket = this.bucketNear(timestamp, 0);
+    if (!bucket) return undefined;
+    const today = Math.floor(timestamp / DAY_MS);
+    const means: number[] = [];
+    for (const entry of bucket) if (this.isPastDay(entry, today)) means.push(entry.sum / entry.count);
+    if (means.length < Math.max(1, minDays)) return undefined;
+    return median(means);
   }
 
   /**
@@ -92,14 +109,25 @@ export class DailyProfile {
   envelope(timestamp: number, neighbours: number, minDays: number): SeasonalEnvelope | undefined {
     let low = Number.POSITIVE_INFINITY;
     let high = Number.NEGATIVE_INFINITY;
-    const days = new Set<number>();
+    // Distinct days, counted in a scratch array shared by all profiles (past days are the
+    // `days + 1` before today): no Set and no filtered copies for every point of every series.
+    const today = Math.floor(timestamp / DAY_MS);
+    const seen = daysSeenScratch(this.settings.days + 1);
+    let days = 0;
     for (let offset = -neighbours; offset <= neighbours; offset += 1) {
-      for (const entry of this.pastDays(timestamp, offset)) {
+      const bucket = this.bucketNear(timestamp, offset);
+      if (!bucket) continue;
+      for (const entry of bucket) {
+        if (!this.isPastDay(entry, today)) continue;
         low = Math.min(low, entry.min);
         high = Math.max(high, entry.max);
-        days.add(entry.day);
+        const ago = today - 1 - entry.day;
+        if (seen[ago] === 0) {
+          seen[ago] = 1;
+          days += 1;
+        }
       }
     }
-    return days.size >= Math.max(1, minDays) ? { low, high } : undefined;
+    return days >= Math.max(1, minDays) ? { low, high } : undefined;
   }
 }
