@@ -5,7 +5,7 @@ import { ChangePointScorer, changePointScorerSchemaWith, DEFAULT_CHANGE_POINT_SC
 import { describeDimensions, formatMetric, formatRatio, metricLabel } from './evidence.js';
 import { MODEL_METRIC_NAMES, MODEL_METRICS, minAbsoluteChangeSchema, modelMetric, type ModelMetric, type ModelWindow } from './inputs.js';
 import { RollingWindow } from './robust-statistics.js';
-import { closeSilentSeries, episodeSettingsShape, newSeriesClock, SeriesTable, type EpisodeSeries } from './series-table.js';
+import { closeSilentSeries, episodeSettingsShape, SeriesTable, type EpisodeSeries } from './series-table.js';
 
 export const CHANGE_POINT_RULE = 'change_point';
 
@@ -97,7 +97,8 @@ export class ChangePointDetector {
 
   constructor(private readonly settings: ChangePointDetectorSettings) {
     this.series = new SeriesTable<MetricSeries>(() => ({
-      ...newSeriesClock(),
+      lastWindowStart: Number.NEGATIVE_INFINITY,
+      lastWindowEnd: Number.NEGATIVE_INFINITY,
       dimensions: {},
       scorer: new ChangePointScorer(settings.scorer),
       episode: new AlertEpisode(settings),

@@ -3,7 +3,7 @@ import type { Alert, Severity } from '../schemas/index.js';
 import { AlertEpisode, type Verdict } from './alert-episode.js';
 import { formatMoney, formatUtc } from './evidence.js';
 import type { UnitPriceWindow } from './inputs.js';
-import { closeSilentSeries, newSeriesClock, SeriesTable, type EpisodeSeries } from './series-table.js';
+import { closeSilentSeries, SeriesTable, type EpisodeSeries } from './series-table.js';
 
 export const PRICE_CHANGE_RULE = 'price_change';
 const METRIC = 'list_unit_price';
@@ -55,7 +55,7 @@ export class PriceChangeDetector {
   private readonly skus: SeriesTable<PriceState>;
 
   constructor(private readonly settings: PriceChangeSettings) {
-    this.skus = new SeriesTable(() => ({ ...newSeriesClock(), dimensions: {}, established: undefined, candidate: undefined, episode: new AlertEpisode({ fireAfter: 1, resolveAfter: 1 }) }));
+    this.skus = new SeriesTable(() => ({ lastWindowStart: Number.NEGATIVE_INFINITY, lastWindowEnd: Number.NEGATIVE_INFINITY, dimensions: {}, established: undefined, candidate: undefined, episode: new AlertEpisode({ fireAfter: 1, resolveAfter: 1 }) }));
   }
 
   get size(): number {

@@ -4,7 +4,7 @@ import { AlertEpisode, type Verdict } from './alert-episode.js';
 import { describeDimensions, formatPercent, formatRatio } from './evidence.js';
 import type { QueueWindow } from './inputs.js';
 import { RollingWindow } from './robust-statistics.js';
-import { closeSilentSeries, episodeSettingsShape, newSeriesClock, SeriesTable, type EpisodeSeries } from './series-table.js';
+import { closeSilentSeries, episodeSettingsShape, SeriesTable, type EpisodeSeries } from './series-table.js';
 
 export const QUEUE_SATURATION_RULE = 'queue_saturation';
 
@@ -38,7 +38,7 @@ export class QueueSaturationDetector {
   private readonly endpoints: SeriesTable<EndpointState>;
 
   constructor(private readonly settings: QueueSaturationSettings) {
-    this.endpoints = new SeriesTable(() => ({ ...newSeriesClock(), dimensions: {}, depths: new RollingWindow(settings.historyWindows), episode: new AlertEpisode(settings) }));
+    this.endpoints = new SeriesTable(() => ({ lastWindowStart: Number.NEGATIVE_INFINITY, lastWindowEnd: Number.NEGATIVE_INFINITY, dimensions: {}, depths: new RollingWindow(settings.historyWindows), episode: new AlertEpisode(settings) }));
   }
 
   get size(): number {

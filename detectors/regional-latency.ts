@@ -7,7 +7,7 @@ import { carriesOverflow } from './cardinality-overflow.js';
 import { WindowAligner } from './aligned-windows.js';
 import { formatMetric, formatRatio } from './evidence.js';
 import type { ModelWindow } from './inputs.js';
-import { closeSilentSeries, episodeSettingsShape, newSeriesClock, SeriesTable, type EpisodeSeries } from './series-table.js';
+import { closeSilentSeries, episodeSettingsShape, SeriesTable, type EpisodeSeries } from './series-table.js';
 
 export const REGIONAL_LATENCY_RULE = 'regional_latency';
 
@@ -76,7 +76,7 @@ export class RegionalLatencyDetector {
   private readonly regions: SeriesTable<RegionState>;
 
   constructor(private readonly settings: RegionalLatencySettings) {
-    this.regions = new SeriesTable(() => ({ ...newSeriesClock(), dimensions: {}, episode: new AlertEpisode(settings), gaps: new RollingWindow(settings.usualGapWindows), errorCounts: [] }));
+    this.regions = new SeriesTable(() => ({ lastWindowStart: Number.NEGATIVE_INFINITY, lastWindowEnd: Number.NEGATIVE_INFINITY, dimensions: {}, episode: new AlertEpisode(settings), gaps: new RollingWindow(settings.usualGapWindows), errorCounts: [] }));
   }
 
   get size(): number {

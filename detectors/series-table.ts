@@ -71,6 +71,11 @@ export class SeriesTable<S extends SeriesClock> {
   }
 }
 
+/**
+ * A clock that has seen no window. Detectors write these two fields out in their state literals
+ * instead of spreading this first: in V8 a spread followed by more fields is a slow path, some
+ * 4 µs for each new series.
+ */
 export function newSeriesClock(): SeriesClock {
   return { lastWindowStart: Number.NEGATIVE_INFINITY, lastWindowEnd: Number.NEGATIVE_INFINITY };
 }

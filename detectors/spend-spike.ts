@@ -6,7 +6,7 @@ import { DailyProfile } from './daily-profile.js';
 import { describeDimensions, formatDuration, formatMoney, formatPercent, formatRatio } from './evidence.js';
 import type { CostContribution, SpendWindow } from './inputs.js';
 import { RollingWindow } from './robust-statistics.js';
-import { closeSilentSeries, episodeSettingsShape, newSeriesClock, SeriesTable, type EpisodeSeries } from './series-table.js';
+import { closeSilentSeries, episodeSettingsShape, SeriesTable, type EpisodeSeries } from './series-table.js';
 
 export const SPEND_SPIKE_RULE = 'spend_spike';
 const HOUR_MS = 3_600_000;
@@ -68,11 +68,16 @@ function contributorKey(dimensions: Record<string, string>): string {
 function sumAcrossVersions(windows: SpendWindow[]): SpendWindow {
   const first = windows[0]!;
   const { model_name: model = '', region = '' } = first.dimensions;
+  // Written out rather than spread from the first window: a spread followed by more fields is a slow path in V8.
   return {
-    ...first,
     key: `${model}|${region}|egress`,
     dimensions: { model_name: model, region },
+    windowStart: first.windowStart,
+    windowEnd: first.windowEnd,
+    kind: 'spend',
+    scope: first.scope,
     cost: windows.reduce((sum, w) => sum + w.cost, 0),
+    currency: first.currency,
     breakdown: windows.flatMap((w) => w.breakdown),
   };
 }
@@ -92,7 +97,8 @@ export class SpendSpikeDetector {
   constructor(private readonly settings: SpendSpikeSettings) {
     if (settings.seasonalMinDays > settings.seasonalDays) throw new Error(`spend spike seasonalMinDays (${settings.seasonalMinDays}) cannot exceed seasonalDays (${settings.seasonalDays})`);
     this.series = new SeriesTable(() => ({
-      ...newSeriesClock(),
+      lastWindowStart: Number.NEGATIVE_INFINITY,
+      lastWindowEnd: Number.NEGATIVE_INFINITY,
       dimensions: {},
       recent: new RollingWindow(settings.historyWindows),
       profile: new DailyProfile({ bucketMs: settings.seasonalBucketMs, days: settings.seasonalDays }),

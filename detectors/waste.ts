@@ -3,7 +3,7 @@ import type { Alert } from '../schemas/index.js';
 import { AlertEpisode, type Verdict } from './alert-episode.js';
 import { describeDimensions, formatDuration, formatMoney, formatPercent } from './evidence.js';
 import type { GpuPoolWindow, GpuUtilization } from './inputs.js';
-import { closeSilentSeries, episodeSettingsShape, newSeriesClock, SeriesTable, type EpisodeSeries } from './series-table.js';
+import { closeSilentSeries, episodeSettingsShape, SeriesTable, type EpisodeSeries } from './series-table.js';
 
 export const GPU_WASTE_RULE = 'gpu_waste';
 
@@ -79,7 +79,7 @@ export class GpuWasteDetector {
   private readonly pools: SeriesTable<PoolState>;
 
   constructor(private readonly settings: GpuWasteSettings) {
-    this.pools = new SeriesTable(() => ({ ...newSeriesClock(), dimensions: {}, idle: new Map(), stalled: undefined, episode: new AlertEpisode(settings) }));
+    this.pools = new SeriesTable(() => ({ lastWindowStart: Number.NEGATIVE_INFINITY, lastWindowEnd: Number.NEGATIVE_INFINITY, dimensions: {}, idle: new Map(), stalled: undefined, episode: new AlertEpisode(settings) }));
   }
 
   get size(): number {
