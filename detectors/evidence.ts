@@ -29,11 +29,18 @@ export function formatMoney(amount: number, currency: string): string {
 export function formatSmallMoney(amount: number, currency: string): string {
   if (amount === 0 || Math.abs(amount) >= 1) return formatMoney(amount, currency);
   const digits = Math.min(8, Math.max(2, 2 - Math.floor(Math.log10(Math.abs(amount)))));
-  try {
-    return new Intl.NumberFormat('en-US', { style: 'currency', currency, minimumFractionDigits: digits, maximumFractionDigits: digits }).format(amount);
-  } catch {
-    return `${amount.toFixed(digits)} ${currency}`;
+  // Formats are cached as formatMoney's are: making an Intl.NumberFormat costs far more than using one.
+  const cacheKey = `${currency}:small:${digits}`;
+  let format = moneyFormats.get(cacheKey);
+  if (format === undefined) {
+    try {
+      format = new Intl.NumberFormat('en-US', { style: 'currency', currency, minimumFractionDigits: digits, maximumFractionDigits: digits });
+    } catch {
+      return `${amount.toFixed(digits)} ${currency}`;
+    }
+    moneyFormats.set(cacheKey, format);
   }
+  return format.format(amount);
 }
 
 /** 45 s, 15 min, 2 h 30 min, 3 d 4 h. */
