@@ -78,6 +78,20 @@ function quietVerdict(metric: ModelMetric, evidence: string): Verdict {
   return { breaching: false, severity: 'warning', metric, observed: 0, baseline: 0, score: 0, evidence };
 }
 
+/**
+ * A judged comparison's evidence, formatted only if an alert reads it: formatting the medians
+ * (Intl for money) for every window of every version and metric cost more than the rank test.
+ * Made by a function, not an arrow in the verdict (see changeEvidence in change-point.ts).
+ */
+function comparisonEvidence(c: { label: string; who: string; metric: ModelMetric; observed: number; base: number; baselineVersion: string; windows: number; p: number; delta: number; breaching: boolean }): () => string {
+  return () => {
+    const ratio = c.base !== 0 ? c.observed / c.base : Number.POSITIVE_INFINITY;
+    return c.breaching
+      ? `${c.label} of ${c.who} is ${formatMetric(c.metric, c.observed)} against ${formatMetric(c.metric, c.base)} for ${c.baselineVersion} over the same ${c.windows} windows (${formatRatio(ratio)}, Mann-Whitney p=${c.p.toPrecision(2)}, Cliff's delta ${c.delta.toFixed(2)}): roll back to ${c.baselineVersion} or hold the rollout`
+      : `${c.label} of ${c.who} is ${formatMetric(c.metric, c.observed)}, in line with ${formatMetric(c.metric, c.base)} for ${c.baselineVersion} (p=${c.p.toPrecision(2)})`;
+  };
+}
+
 interface Comparison {
   metric: ModelMetric;
   candidate: number[];
@@ -280,10 +294,6 @@ export class CanaryRegressionDetector {
       (metric !== 'error_rate' || errors >= this.settings.minErrors) &&
       (metric !== 'cost_per_1k_tokens' || (worseBy * tokensPerHour) / 1000 >= this.settings.minExcessCostPerHour);
     const breaching = p < this.settings.alpha && delta >= this.settings.minEffect && relevant;
-    const ratio = base !== 0 ? observed / base : Number.POSITIVE_INFINITY;
-    const evidence = breaching
-      ? `${label} of ${who} is ${formatMetric(metric, observed)} against ${formatMetric(metric, base)} for ${baseline.version} over the same ${candidate.length} windows (${formatRatio(ratio)}, Mann-Whitney p=${p.toPrecision(2)}, Cliff's delta ${delta.toFixed(2)}): roll back to ${baseline.version} or hold the rollout`
-      : `${label} of ${who} is ${formatMetric(metric, observed)}, in line with ${formatMetric(metric, base)} for ${baseline.version} (p=${p.toPrecision(2)})`;
     return {
       breaching,
       severity: relative >= this.settings.criticalRelativeChange ? 'critical' : 'warning',
@@ -291,7 +301,7 @@ export class CanaryRegressionDetector {
       observed,
       baseline: base,
       score: delta,
-      evidence,
+      evidence: comparisonEvidence({ label, who, metric, observed, base, baselineVersion: baseline.version, windows: candidate.length, p, delta, breaching }),
     };
   }
 

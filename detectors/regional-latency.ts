@@ -65,6 +65,28 @@ function formatMs(ms: number): string {
 }
 
 /**
+ * The evidence of a latency verdict, formatted only if an alert reads it (toLocaleString for
+ * every window of every region cost more than the comparison). Made by a function, not an arrow
+ * in the verdict (see changeEvidence in change-point.ts).
+ */
+function latencyEvidence(v: { who: string; observed: number; baseline: number; ratio: number; usualGap: number; peers: ModelWindow[]; healthiest: ModelWindow; breaching: boolean }): () => string {
+  return () => {
+    const { who, observed, baseline, ratio, usualGap, peers, healthiest } = v;
+    if (!v.breaching) return `latency p95 of ${who} is ${formatMs(observed)}, in line with the other regions' median of ${formatMs(baseline)}`;
+    const peerList = peers.length <= 3 ? ` (${peers.map((p) => `${p.region} ${formatMs(p.latencyP95Ms)}`).join(', ')})` : '';
+    return `latency p95 of ${who} is ${formatMs(observed)}, ${formatRatio(ratio)} the median of the other ${peers.length} region${peers.length === 1 ? '' : 's'} serving it, ${formatMs(baseline)}${peerList}${usualGap > 1 ? ` (its usual gap is ${formatRatio(usualGap)})` : ''}; ${healthiest.region} is the fastest at ${formatMs(healthiest.latencyP95Ms)}`;
+  };
+}
+
+/** The evidence of an error-rate verdict, formatted only if an alert reads it (as latencyEvidence). */
+function errorEvidence(v: { who: string; rate: number; peerRate: number; minutes: number; errors: number; requests: number; peers: number; p: number; healthiest: string; breaching: boolean }): () => string {
+  return () =>
+    v.breaching
+      ? `error rate of ${v.who} is ${formatMetric('error_rate', v.rate)} over the last ${v.minutes} min (${v.errors} of ${v.requests} requests), against ${formatMetric('error_rate', v.peerRate)} in the other ${v.peers} region${v.peers === 1 ? '' : 's'} serving it (Poisson p=${v.p.toPrecision(2)}); ${v.healthiest} is the healthiest`
+      : `error rate of ${v.who} is ${formatMetric('error_rate', v.rate)}, in line with ${formatMetric('error_rate', v.peerRate)} in the other regions`;
+}
+
+/**
  * A region's latency p95 and error rate against the other regions serving the same model version
  * in the same window: a degradation local to one region (a bad zone, failed nodes, a saturated
  * cluster, a network path) rather than of the version. One episode per key whichever signal
@@ -155,10 +177,7 @@ export class RegionalLatencyDetector {
       Math.log(ratio / usualGap) >= this.settings.minZ * usual.sigma;
     // Breaching windows stay out of the usual gap: a lasting degradation does not become the norm.
     if (!breaching && Number.isFinite(ratio) && ratio > 0) state.gaps.push(Math.log(ratio));
-    const peerList = peers.length <= 3 ? ` (${peers.map((p) => `${p.region} ${formatMs(p.latencyP95Ms)}`).join(', ')})` : '';
-    const evidence = breaching
-      ? `latency p95 of ${who} is ${formatMs(observed)}, ${formatRatio(ratio)} the median of the other ${peers.length} region${peers.length === 1 ? '' : 's'} serving it, ${formatMs(baseline)}${peerList}${usualGap > 1 ? ` (its usual gap is ${formatRatio(usualGap)})` : ''}; ${healthiest.region} is the fastest at ${formatMs(healthiest.latencyP95Ms)}`
-      : `latency p95 of ${who} is ${formatMs(observed)}, in line with the other regions' median of ${formatMs(baseline)}`;
+    const evidence = latencyEvidence({ who, observed, baseline, ratio, usualGap, peers, healthiest, breaching });
     return {
       breaching,
       severity: ratio >= this.settings.criticalRatio * usualGap ? 'critical' : 'warning',
@@ -201,10 +220,7 @@ export class RegionalLatencyDetector {
     const p = poissonUpperTail(errors, requests * Math.max(peerRate, this.settings.errorRateFloor));
     const breaching = errors >= this.settings.minErrors && excess >= this.settings.minErrorRateIncrease && p < this.settings.errorAlpha;
     const healthiest = [...peers].sort((a, b) => a.errors / a.requests - b.errors / b.requests || (a.region < b.region ? -1 : 1))[0]!;
-    const minutes = state.errorCounts.length;
-    const evidence = breaching
-      ? `error rate of ${who} is ${formatMetric('error_rate', rate)} over the last ${minutes} min (${errors} of ${requests} requests), against ${formatMetric('error_rate', peerRate)} in the other ${peers.length} region${peers.length === 1 ? '' : 's'} serving it (Poisson p=${p.toPrecision(2)}); ${healthiest.region} is the healthiest`
-      : `error rate of ${who} is ${formatMetric('error_rate', rate)}, in line with ${formatMetric('error_rate', peerRate)} in the other regions`;
+    const evidence = errorEvidence({ who, rate, peerRate, minutes: state.errorCounts.length, errors, requests, peers: peers.length, p, healthiest: healthiest.region, breaching });
     return {
       breaching,
       severity: excess >= this.settings.criticalErrorRateIncrease ? 'critical' : 'warning',
