@@ -6,7 +6,7 @@ import { carriesOverflow } from './cardinality-overflow.js';
 import { WindowAligner } from './aligned-windows.js';
 import { formatMetric, formatRatio, metricLabel } from './evidence.js';
 import { MODEL_METRIC_NAMES, MODEL_METRICS, minAbsoluteChangeSchema, modelMetric, type ModelMetric, type ModelWindow } from './inputs.js';
-import { cliffsDelta, mannWhitneyU } from './robust-statistics.js';
+import { cliffsDeltaFromU, mannWhitneyU } from './robust-statistics.js';
 import { episodeSettingsShape, silenceVerdict } from './series-table.js';
 
 export const CANARY_REGRESSION_RULE = 'canary_regression';
@@ -282,7 +282,7 @@ export class CanaryRegressionDetector {
     const higherIsWorse = MODEL_METRICS[metric].worse === 'higher';
     const test = mannWhitneyU(candidate, previous);
     const p = higherIsWorse ? test.pGreater : test.pLess;
-    const delta = cliffsDelta(candidate, previous) * (higherIsWorse ? 1 : -1);
+    const delta = cliffsDeltaFromU(test.u, candidate.length, previous.length) * (higherIsWorse ? 1 : -1);
     const observed = median(candidate);
     const base = median(previous);
     const worseBy = higherIsWorse ? observed - base : base - observed;

@@ -249,7 +249,12 @@ export function mannWhitneyU(first: readonly number[], second: readonly number[]
  */
 export function cliffsDelta(first: readonly number[], second: readonly number[]): number {
   if (first.length === 0 || second.length === 0) return 0;
-  return (2 * mannWhitneyU(first, second).u) / (first.length * second.length) - 1;
+  return cliffsDeltaFromU(mannWhitneyU(first, second).u, first.length, second.length);
+}
+
+/** Cliff's delta from the U of a Mann-Whitney test already run on the same two non-empty samples: no second ranking. */
+export function cliffsDeltaFromU(u: number, n1: number, n2: number): number {
+  return (2 * u) / (n1 * n2) - 1;
 }
 
 /**
