@@ -282,10 +282,16 @@ export async function migrate(client: ClickHouseClient, database: string, onAppl
     if (applied.has(migration.version)) continue;
     for (const statement of migration.statements(db)) await client.command({ query: statement });
     for (const { table, column, definition } of migration.addColumns ?? []) {
-      const existing = await (
-        await client.query({ query: `SELECT count() AS n FROM system.columns WHERE database = ${literal(database)} AND table = ${literal(table)} AND name = ${literal(column)}`, format: 'JSONEachRow' })
-      ).json<{ n: string | number }>();
-      if (Number(existing[0]?.n ?? 0) === 0) await client.command({ query: `ALTER TABLE ${qualified(db, table)} ADD COLUMN ${identifier(column)} ${definition}` });
+      const hasColumn = async () =>
+        Number((await (await client.query({ query: `SELECT count() AS n FROM system.columns WHERE database = ${literal(database)} AND table = ${literal(table)} AND name = ${literal(column)}`, format: 'JSONEachRow' })).json<{ n: string | number }>())[0]?.n ?? 0) > 0;
+      if (await hasColumn()) continue;
+      try {
+        await client.command({ query: `ALTER TABLE ${qualified(db, table)} ADD COLUMN ${identifier(column)} ${definition}` });
+      } catch (error) {
+        // Instances that start together (a scale-out rollout) migrate at once: another may have
+        // added the column between the check and the ALTER. Only a column still missing is a failure.
+        if (!(await hasColumn())) throw error;
+      }
     }
     await client.command({
       query: `INSERT INTO ${qualified(db, 'schema_migrations')} (version, name, applied_at) VALUES (${literal(migration.version)}, ${literal(migration.name)}, now())`,

@@ -19,6 +19,24 @@ describe('ClickHouse (the real server)', () => {
     expect(tables.map((t) => t.name)).toEqual(['actions', 'alerts', 'billing_lines', 'cost_allocation_1m', 'gpu_usage_1m', 'learned_gpu_rates', 'model_rollup_1h', 'model_rollup_1m', 'owner_spend_1h', 'owner_spend_1m', 'provider_spend_1h', 'provider_spend_1m', 'schema_migrations']);
   });
 
+  it('lets instances that start together migrate one database at once: every table and column lands, none fails', async () => {
+    // A scale-out rollout starts several pipelines at the same moment, and each migrates at start.
+    await migrate(client, db);
+    const concurrent = `${db}_concurrent`;
+    const clients = [createClickHouse(config.clickhouse), createClickHouse(config.clickhouse), createClickHouse(config.clickhouse)];
+    try {
+      const results = await Promise.allSettled(clients.map((c) => migrate(c, concurrent)));
+      expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+      expect(await migrate(client, concurrent)).toEqual([]);
+      const columns = await (await client.query({ query: `SELECT table, name FROM system.columns WHERE database = ${literal(concurrent)} AND table = 'model_rollup_1m' ORDER BY name`, format: 'JSONEachRow' })).json<{ name: string }>();
+      const reference = await (await client.query({ query: `SELECT table, name FROM system.columns WHERE database = ${literal(db)} AND table = 'model_rollup_1m' ORDER BY name`, format: 'JSONEachRow' })).json<{ name: string }>();
+      expect(columns).toEqual(reference);
+    } finally {
+      await client.command({ query: `DROP DATABASE IF EXISTS ${concurrent}` });
+      await Promise.all(clients.map((c) => c.close()));
+    }
+  });
+
   it.each([["o'brien"], ['back\\slash'], ["x'); DROP TABLE t; --"], ['new\nline\ttab'], ['\\\''], ['ünïcødé 🚀'], ['\0nul']])('reads back the hostile string %j exactly through literal()', async (hostile) => {
     const rows = await (await client.query({ query: `SELECT ${literal(hostile)} AS v`, format: 'JSONEachRow' })).json<{ v: string }>();
     expect(rows[0]!.v).toBe(hostile);
