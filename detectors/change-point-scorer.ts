@@ -200,6 +200,11 @@ class RobustTrack {
     return sum / this.fit.length;
   }
 
+  /** Whether the next step judges its point (false while warming up: it only learns). */
+  get judgesNext(): boolean {
+    return this.recent.length >= this.minPoints && this.residuals.length >= this.minPoints;
+  }
+
   /** Judges y, then learns it. `explainSpike` may shrink the spike residual (seasonal envelope). Undefined while warming up. */
   step(y: number, explainSpike?: (residual: number) => number): TrackVerdict | undefined {
     for (const window of this.shortMedians) window.push(y);
@@ -283,7 +288,8 @@ export class ChangePointScorer {
   score(timestamp: number, value: number): PointScore {
     if (!Number.isFinite(value)) throw new Error(`change-point scorer takes finite values, got ${value} at ${timestamp}`);
     const s = this.settings;
-    const envelope = this.profile.envelope(timestamp, s.neighbourBuckets, s.seasonalMinDays);
+    // Only a judged point can be explained by the envelope: a warming-up track need not look for one.
+    const envelope = this.raw.judgesNext ? this.profile.envelope(timestamp, s.neighbourBuckets, s.seasonalMinDays) : undefined;
     // A spike inside what past days did around this time only counts by how far it leaves that range.
     const explainSpike = envelope
       ? (residual: number): number => {
