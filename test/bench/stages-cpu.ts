@@ -19,7 +19,7 @@
 import { parseArgs } from 'node:util';
 import { Partitioners } from 'kafkajs';
 import { configSchema } from '../../pipeline/config/schema.js';
-import { contracts, WireCodec, type PartialRollup, type SchemaSource, type TokenUsage } from '../../schemas/index.js';
+import { contracts, WireCodec, type PartialRollup, type TokenUsage } from '../../schemas/index.js';
 import { StageOneTask } from '../../pipeline/core/stage-one.js';
 import { StageTwoMerger, type MergedRollup } from '../../pipeline/core/stage-two.js';
 import { watermarkRecord } from '../../pipeline/core/partial-rollup.js';
@@ -32,6 +32,7 @@ import { modelRollupRow, ownerSpendRow, providerSpendRow } from '../../sinks/cli
 import type { RollupKind } from '../../pipeline/core/rollup-key.js';
 import { Random } from '../../pipeline/simulate/random.js';
 import { syntheticEvent } from './workload.js';
+import { SchemasInMemory } from '../support/schemas-in-memory.js';
 
 const { values: args } = parseArgs({ options: { events: { type: 'string', default: '600000' }, keys: { type: 'string', default: '500' }, 'endpoints-per-key': { type: 'string', default: '1' }, partitions: { type: 'string', default: '4' }, 'round-robin': { type: 'boolean', default: false }, passes: { type: 'string', default: '3' } } });
 const EVENTS = Number(args.events);
@@ -43,17 +44,6 @@ const FLUSH_EVERY_MS = 12_000;
 const log = (m: string) => process.stdout.write(`${m}\n`);
 const gc = (globalThis as { gc?: () => void }).gc;
 
-class SchemasInMemory implements SchemaSource {
-  private readonly byId = new Map<number, Record<string, unknown>>();
-  async schemaById(id: number) {
-    return this.byId.get(id);
-  }
-  async register(_subject: string, schema: Record<string, unknown>) {
-    const id = this.byId.size + 1;
-    this.byId.set(id, schema);
-    return id;
-  }
-}
 
 /** The partition a key lands on: KafkaJS's default partitioner (murmur2), as the producers and the throughput bench place them. */
 const partitioner = Partitioners.DefaultPartitioner();

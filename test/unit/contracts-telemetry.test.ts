@@ -1,26 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import avro from 'avsc';
-import { contracts, encodeWithId, WireCodec, type Contract, type SchemaSource } from '../../schemas/index.js';
+import { contracts, encodeWithId, WireCodec, type Contract } from '../../schemas/index.js';
 import { inferenceGpuSample, queueSample, rollbackAction, trainingGpuSample } from '../support/contract-samples.js';
+import { SchemasInMemory } from '../support/schemas-in-memory.js';
 
-/** Writer schemas by id, in memory: the contracts and the codec under test, not a registry (the integration tests use the real one). */
-class WriterSchemas implements SchemaSource {
-  private readonly byId = new Map<number, Record<string, unknown>>();
-  async schemaById(id: number) {
-    return this.byId.get(id);
-  }
-  async register(_subject: string, schema: Record<string, unknown>) {
-    this.byId.set(this.byId.size + 1, schema);
-    return this.byId.size;
-  }
-}
 
 type Field = { name: string; type: unknown; aliases?: string[] };
 const fieldsOf = (schema: Record<string, unknown>) => schema.fields as Field[];
 
 /** Encodes value with a writer schema that differs from the contract, and decodes it with the contract as reader. */
 async function readWithContract<T>(contract: Contract<T>, writerSchema: Record<string, unknown>, value: unknown) {
-  const schemas = new WriterSchemas();
+  const schemas = new SchemasInMemory();
   const writerId = await schemas.register('writer', writerSchema);
   const bytes = encodeWithId(writerId, avro.Type.forSchema(writerSchema as avro.Schema), value);
   return new WireCodec<T>(schemas, contract, 'reader').decode(bytes);
@@ -45,7 +35,7 @@ const topicContracts = [
 describe('telemetry and action contracts', () => {
   it.each(topicContracts)('%s: a realistic value is valid for its schema and round-trips through the wire format', async (_name, contract, value) => {
     expect(avro.Type.forSchema(contract.schema as avro.Schema).isValid(value)).toBe(true);
-    const codec = new WireCodec<typeof value>(new WriterSchemas(), contract as Contract<typeof value>, 'telemetry-value');
+    const codec = new WireCodec<typeof value>(new SchemasInMemory(), contract as Contract<typeof value>, 'telemetry-value');
     expect(await codec.decode(await codec.encode(value))).toEqual({ ok: true, value, schemaId: 1 });
   });
 

@@ -3,20 +3,9 @@ import avro from 'avsc';
 import fc from 'fast-check';
 import { contracts, encodeWithId, WireCodec, type SchemaSource, type TokenUsage } from '../../schemas/index.js';
 import { sampleTokenUsage } from '../support/contract-samples.js';
+import { SchemasInMemory } from '../support/schemas-in-memory.js';
 import { InterningStringType, readerTypeOf } from '../../schemas/wire-format.js';
 
-/** Schemas by id held in memory: the codec's own logic under test, not a registry (integration tests use the real one). */
-class SchemasInMemory implements SchemaSource {
-  readonly byId = new Map<number, Record<string, unknown>>();
-  async schemaById(id: number) {
-    return this.byId.get(id);
-  }
-  async register(_subject: string, schema: Record<string, unknown>) {
-    const id = this.byId.size + 1;
-    this.byId.set(id, schema);
-    return id;
-  }
-}
 
 
 const codec = (source = new SchemasInMemory()) => ({ source, codec: new WireCodec<TokenUsage>(source, contracts.tokenUsage, 'telemetry.tokens-value') });
