@@ -195,6 +195,28 @@ describe('delivery guarantees against the real services', () => {
     }
   }, 300_000);
 
+  it('prepares the topics of a new pipeline right after the broker restarts', async (ctx) => {
+    // A freshly started broker with many partitions to load answers metadata for a topic it has
+    // just created with UNKNOWN_TOPIC_OR_PARTITION for a few seconds: the start must wait it out.
+    if (!(await ownsTheStack())) ctx.skip('Kafka is not the local stack this run started: it is not restarted here');
+    const kafka = localServices().find((s) => s.name === 'kafka')!;
+    await stopProcess(kafka.pidFile, 60_000);
+    await stackUp(() => undefined);
+    const config = isolatedConfig('afterrestart');
+    const connections = connect(config, '-after-restart');
+    try {
+      await prepare(config, connections, silentLogger);
+      const admin = connections.kafka.admin();
+      await admin.connect();
+      const { topics } = await admin.fetchTopicMetadata({ topics: Object.values(config.topics) });
+      await admin.disconnect();
+      expect(topics.map((t) => [t.name, t.partitions.length, t.partitions.every((p) => p.leader >= 0)]).sort()).toEqual(Object.values(config.topics).map((name) => [name, config.kafka.partitions, true]).sort());
+    } finally {
+      await connections.clickhouse.command({ query: `DROP DATABASE IF EXISTS ${config.clickhouse.database}` });
+      await connections.close();
+    }
+  }, 180_000);
+
   it('rides out a broker restart mid-run and loses nothing', async (ctx) => {
     if (!(await ownsTheStack())) ctx.skip('Kafka is not the local stack this run started: it is not restarted here');
     const run = await newRun('brokerdown', 14);
