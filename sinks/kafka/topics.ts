@@ -30,14 +30,17 @@ export async function ensureTopics(admin: Admin, topics: string[], partitions: n
   const missing = [...new Set(topics)].filter((t) => !existing.has(t));
   if (missing.length === 0) return [];
   const deadline = Date.now() + servedWithinMs;
+  let toCreate = missing;
   for (;;) {
     try {
-      const known = new Set(await admin.listTopics());
-      const toCreate = missing.filter((t) => !known.has(t));
       if (toCreate.length > 0) await admin.createTopics({ waitForLeaders: true, topics: toCreate.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: -1 })) });
+      toCreate = [];
       if (await served(admin, missing)) return missing;
     } catch (error) {
       if (!notServedYet(error)) throw error;
+      // Created, most likely, and not served yet: what the broker lists is not created again.
+      const known = new Set(await admin.listTopics());
+      toCreate = toCreate.filter((t) => !known.has(t));
     }
     if (Date.now() >= deadline) throw new Error(`topics ${missing.join(', ')} were created but the broker did not serve every partition within ${servedWithinMs / 1000} s. Check the broker's log (costline stack status names it) for partitions it failed to load`);
     await new Promise((resolve) => setTimeout(resolve, RETRY_EVERY_MS));
