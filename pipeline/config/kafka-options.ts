@@ -16,9 +16,10 @@ export function kafkaLogs(logger: Logger): logCreator {
   return () => ({ namespace, level, log }) => {
     const { message, ...extra } = log;
     const fields = { kafkajs: namespace, ...extra };
-    if ((level === logLevel.ERROR || level === logLevel.WARN) && extra.error === REBALANCE_IN_PROGRESS) logger.info(fields, message);
-    else if (level === logLevel.ERROR || level === logLevel.WARN) logger.warn(fields, message);
-    else if (level === logLevel.INFO) logger.debug(fields, message);
+    if (level === logLevel.ERROR || level === logLevel.WARN) {
+      if (extra.error === REBALANCE_IN_PROGRESS) logger.info(fields, message);
+      else logger.warn(fields, message);
+    } else if (level === logLevel.INFO) logger.debug(fields, message);
     else logger.trace(fields, message);
   };
 }

@@ -10,8 +10,8 @@ const RETRY_EVERY_MS = 250;
  * seconds; KafkaJS's createTopics waits out only the latter. Both mean: not served yet.
  */
 function notServedYet(error: unknown): boolean {
-  const type = (error as { type?: string; originalError?: { type?: string } }).type ?? (error as { originalError?: { type?: string } }).originalError?.type;
-  return type === 'UNKNOWN_TOPIC_OR_PARTITION' || type === 'LEADER_NOT_AVAILABLE';
+  const { type, originalError } = (error ?? {}) as { type?: string; originalError?: { type?: string } };
+  return [type, originalError?.type].some((t) => t === 'UNKNOWN_TOPIC_OR_PARTITION' || t === 'LEADER_NOT_AVAILABLE');
 }
 
 /** Every partition of the topics has a leader: producers and consumers can use them. */
@@ -42,7 +42,7 @@ export async function ensureTopics(admin: Admin, topics: string[], partitions: n
       const known = new Set(await admin.listTopics());
       toCreate = toCreate.filter((t) => !known.has(t));
     }
-    if (Date.now() >= deadline) throw new Error(`topics ${missing.join(', ')} were created but the broker did not serve every partition within ${servedWithinMs / 1000} s. Check the broker's log (costline stack status names it) for partitions it failed to load`);
+    if (Date.now() >= deadline) throw new Error(`the broker did not serve every partition of the new topics ${missing.join(', ')} within ${servedWithinMs / 1000} s${toCreate.length > 0 ? ` (${toCreate.join(', ')} not created yet)` : ''}. Check the broker's log (costline stack status names it) for partitions it failed to load`);
     await new Promise((resolve) => setTimeout(resolve, RETRY_EVERY_MS));
   }
 }
