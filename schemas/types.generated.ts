@@ -464,4 +464,8 @@ export interface TokenUsage {
   retry_count: number;
   /** Bytes sent back to the client (for egress cost). */
   egress_bytes: number;
+  /** gen_ai.usage.cache_creation.input_tokens: input tokens written to a prompt cache by this request (providers bill cache writes at their own rate); null when the producer does not report it. */
+  cache_creation_input_tokens: null | number;
+  /** gen_ai.provider.name (formerly gen_ai.system): the GenAI provider as the instrumentation names it, e.g. openai, aws.bedrock, gcp.vertex_ai, anthropic; null when not reported (a self-hosted server usually does not). */
+  provider_name: null | string;
 }

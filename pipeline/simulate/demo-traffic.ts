@@ -66,6 +66,8 @@ export function minuteOfTraffic(key: ServingKey, minuteStartMs: number, minuteIn
       status: failed ? 'error' : 'ok',
       retry_count: failed ? 1 : 0,
       egress_bytes: output * 4,
+      cache_creation_input_tokens: null,
+      provider_name: null,
     });
   }
   return events;

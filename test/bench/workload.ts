@@ -36,5 +36,7 @@ export function syntheticEvent(i: number, start: number, random: Random, workloa
     status: 'ok',
     retry_count: 0,
     egress_bytes: 1200,
+    cache_creation_input_tokens: null,
+    provider_name: null,
   };
 }

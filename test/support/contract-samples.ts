@@ -128,4 +128,6 @@ export const sampleTokenUsage: TokenUsage = {
   status: 'ok',
   retry_count: 0,
   egress_bytes: 480,
+  cache_creation_input_tokens: null,
+  provider_name: null,
 };

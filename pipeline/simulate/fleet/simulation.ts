@@ -464,6 +464,8 @@ export class FleetSimulation {
         status,
         retry_count: retries,
         egress_bytes: bytes,
+        cache_creation_input_tokens: null,
+        provider_name: null,
       };
       this.stats.requests[status]++;
       const completionSecond = Math.floor(completedMs / TICK_MS);
