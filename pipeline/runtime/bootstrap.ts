@@ -5,6 +5,7 @@ import { silentLogger, type Logger } from '../observability/logger.js';
 import { contracts, SchemaRegistryClient, valueSubject } from '../../schemas/index.js';
 import { createClickHouse, migrate, serverVersion, type ClickHouseClient } from '../../sinks/clickhouse/index.js';
 import { ensureTopics } from '../../sinks/kafka/index.js';
+import { familySources } from '../sources/index.js';
 
 export interface Connections {
   kafka: Kafka;
@@ -42,10 +43,7 @@ export async function prepare(config: CostlineConfig, connections: Connections, 
     await admin.disconnect();
   }
   const subjects: [string, Record<string, unknown>][] = [
-    [config.topics.tokens, contracts.tokenUsage.schema],
-    [config.topics.gpu, contracts.gpuSample.schema],
-    [config.topics.queue, contracts.queueSample.schema],
-    [config.topics.billing, contracts.billingCost.schema],
+    ...familySources.map((source): [string, Record<string, unknown>] => [source.topic(config), source.contract.schema]),
     [config.topics.alerts, contracts.alert.schema],
     [config.topics.actions, contracts.action.schema],
     [config.topics.partials, contracts.partialRollup.schema],

@@ -8,6 +8,7 @@ import type { MergedRollup } from '../core/stage-two.js';
 import { idempotentProducer, type DeadLetter } from '../../sinks/kafka/index.js';
 import type { ClickHouseClient } from '../../sinks/clickhouse/index.js';
 import { CoPartitionedAssigner } from './co-partition-assigner.js';
+import { familyTopics } from '../sources/index.js';
 import { StageOneRunner } from './stage-one-runner.js';
 import { StageTwoRunner } from './stage-two-runner.js';
 import { stageOneWorkerCount, StageOneWorkers } from './stage-one-workers.js';
@@ -51,7 +52,7 @@ export async function inputTaskCount(kafka: Kafka, config: CostlineConfig): Prom
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const inputs = [config.topics.tokens, config.topics.gpu, config.topics.queue, config.topics.billing];
+    const inputs = familyTopics(config);
     const { topics } = await admin.fetchTopicMetadata({ topics: inputs });
     const counts = new Map(topics.map((t) => [t.name, t.partitions.length]));
     const distinct = new Set(counts.values());

@@ -1,6 +1,6 @@
 import type { Batch, EachBatchPayload, Producer } from 'kafkajs';
 import type { CostlineConfig } from '../config/schema.js';
-import { contracts, valueSubject, WireCodec, type BillingCost, type GpuSample, type PartialRollup, type QueueSample, type SchemaSource, type TokenUsage } from '../../schemas/index.js';
+import { contracts, valueSubject, WireCodec, type BillingCost, type PartialRollup, type SchemaSource } from '../../schemas/index.js';
 import { StageOneTask, type UsageRow } from '../core/stage-one.js';
 import { RateCard } from '../core/rate-card.js';
 import { LearnedRatesReloader } from './learned-rates.js';
@@ -8,8 +8,9 @@ import { CardinalityGuard } from '../core/cardinality.js';
 import { watermarkRecord } from '../core/partial-rollup.js';
 import { BillingQueue } from '../core/billing-queue.js';
 import { toBillingLine } from '../core/cost-attribution.js';
-import type { AddOutcome, SourcePosition } from '../core/window-store.js';
-import { defaultLimits, validateBillingLine, validateGpuSample, validateQueueSample, validateTokenUsage, type ValidationLimits } from '../sources/validate.js';
+import type { SourcePosition } from '../core/window-store.js';
+import { defaultLimits, type ValidationLimits } from '../sources/validate.js';
+import { familySources, type FamilySource, type FoldContext } from '../sources/index.js';
 import { DeadLetterPublisher, sendInChunks, type DeadLetter } from '../../sinks/kafka/index.js';
 import { TableWriter, usageRow, type ClickHouseClient } from '../../sinks/clickhouse/index.js';
 import { BillingAttribution } from './billing-attribution.js';
@@ -46,13 +47,11 @@ export interface StageOneDeps {
   gated?: boolean;
 }
 
-type Source = 'tokens' | 'gpu' | 'queue' | 'billing';
-
-/** Why a record is refused: its dead-letter reason and detail. */
-type Refusal = { reason: string; detail: string };
-
-/** Validates and folds one decoded record of a source into its task; returns the refusal when it is refused. */
-type SourceFold<T> = (this: StageOneRunner, event: T, brokerTime: number, task: StageOneTask, position: SourcePosition, now: number) => Refusal | undefined;
+/** A family topic this runner consumes: its source component and the codec of its contract. */
+interface FamilyInput {
+  source: FamilySource<unknown>;
+  codec: WireCodec<unknown>;
+}
 
 /**
  * Stage 1: consumes the input topics with the co-partitioning assignor, one StageOneTask per
@@ -65,8 +64,9 @@ export class StageOneRunner extends StageRunner {
   private readonly guard: CardinalityGuard;
   private readonly rateCard: RateCard;
   private readonly learnedRates: LearnedRatesReloader;
-  private readonly sources: Map<string, Source>;
-  private readonly codecs: { tokens: WireCodec<TokenUsage>; gpu: WireCodec<GpuSample>; queue: WireCodec<QueueSample>; billing: WireCodec<BillingCost>; partial: WireCodec<PartialRollup> };
+  /** By topic, from the source registry. */
+  private readonly inputs: Map<string, FamilyInput>;
+  private readonly partialCodec: WireCodec<PartialRollup>;
   private readonly deadLetters: DeadLetterPublisher;
   private readonly usageWriter: TableWriter<UsageRow>;
   private readonly attribution: BillingAttribution;
@@ -80,20 +80,14 @@ export class StageOneRunner extends StageRunner {
   constructor(private readonly deps: StageOneDeps) {
     const { config } = deps;
     const t = config.topics;
-    super(deps.consumer, { name: 'stage-1', topics: [t.tokens, t.gpu, t.queue, t.billing], flushIntervalMs: config.sink.flushIntervalMs, retryMaxDelayMs: config.sink.retryMaxDelayMs, maxPendingRows: config.sink.maxBatchRows, onFlushFailure: deps.onFlushFailure, startFrom: config.kafka.startFrom, gated: deps.gated }, deps.logger, deps.metrics, deps.now);
-    this.sources = new Map<string, Source>([
-      [t.tokens, 'tokens'],
-      [t.gpu, 'gpu'],
-      [t.queue, 'queue'],
-      [t.billing, 'billing'],
-    ]);
-    this.codecs = {
-      tokens: new WireCodec(deps.registry, contracts.tokenUsage, valueSubject(t.tokens)),
-      gpu: new WireCodec(deps.registry, contracts.gpuSample, valueSubject(t.gpu)),
-      queue: new WireCodec(deps.registry, contracts.queueSample, valueSubject(t.queue)),
-      billing: new WireCodec(deps.registry, contracts.billingCost, valueSubject(t.billing)),
-      partial: new WireCodec(deps.registry, contracts.partialRollup, valueSubject(t.partials)),
-    };
+    super(deps.consumer, { name: 'stage-1', topics: familySources.map((source) => source.topic(config)), flushIntervalMs: config.sink.flushIntervalMs, retryMaxDelayMs: config.sink.retryMaxDelayMs, maxPendingRows: config.sink.maxBatchRows, onFlushFailure: deps.onFlushFailure, startFrom: config.kafka.startFrom, gated: deps.gated }, deps.logger, deps.metrics, deps.now);
+    this.inputs = new Map(
+      familySources.map((source) => {
+        const topic = source.topic(config);
+        return [topic, { source, codec: new WireCodec(deps.registry, source.contract, valueSubject(topic)) }];
+      }),
+    );
+    this.partialCodec = new WireCodec(deps.registry, contracts.partialRollup, valueSubject(t.partials));
     this.guard = new CardinalityGuard(config.cardinality.maxValuesPerDimension);
     this.rateCard = new RateCard(config.cost);
     this.learnedRates = new LearnedRatesReloader(this.rateCard, deps.clickhouse, config, deps.logger, deps.now);
@@ -156,7 +150,7 @@ export class StageOneRunner extends StageRunner {
       const { topic, partition } = splitPartitionId(id);
       const task = this.task(partition);
       // Billing lines do not move the telemetry watermark.
-      if (this.sources.get(topic) !== 'billing') task.assign(id, now);
+      if (this.inputs.get(topic)?.source.movesWatermark) task.assign(id, now);
     }
   }
 
@@ -164,27 +158,12 @@ export class StageOneRunner extends StageRunner {
     // A batch fetched before a rebalance: its partition restarts from the committed offset.
     if (isStale()) return;
     const { topic, partition } = batch;
-    const source = this.sources.get(topic);
-    if (!source) return;
+    const input = this.inputs.get(topic);
+    if (!input) return;
     const id = partitionId(topic, partition);
     const task = this.task(partition);
-    const now = this.now();
     const letters: DeadLetter[] = [];
-    let accepted = 0;
-    switch (source) {
-      case 'tokens':
-        accepted = await this.ingestBatch(this.codecs.tokens, this.foldTokenUsage, task, batch, id, now, letters);
-        break;
-      case 'gpu':
-        accepted = await this.ingestBatch(this.codecs.gpu, this.foldGpuSample, task, batch, id, now, letters);
-        break;
-      case 'queue':
-        accepted = await this.ingestBatch(this.codecs.queue, this.foldQueueSample, task, batch, id, now, letters);
-        break;
-      case 'billing':
-        accepted = await this.ingestBatch(this.codecs.billing, this.queueBillingLine, task, batch, id, now, letters);
-        break;
-    }
+    const accepted = await this.ingestBatch(input, this.foldContext(task, id), batch, letters);
     this.deps.metrics.eventsIn.inc({ topic, outcome: 'accepted' }, accepted);
     if (letters.length > 0) {
       // Acknowledged before the batch counts as processed: a dead letter is never lost.
@@ -201,20 +180,39 @@ export class StageOneRunner extends StageRunner {
     task.setCaughtUp(id, lag === 0);
   }
 
+  /** One context per batch: its position and broker time move along the batch's records. */
+  private foldContext(task: StageOneTask, partition: string): FoldContext {
+    const queue = this.billing.get(task.task)!;
+    const position: SourcePosition = { partition, offset: 0 };
+    return {
+      task,
+      position,
+      brokerTime: 0,
+      now: this.now(),
+      config: this.deps.config,
+      limits: this.limits,
+      awaitAllocation: (line: BillingCost) => {
+        queue.add(toBillingLine(line), position);
+        this.attribution.remember(line);
+      },
+      countPriceEvidence: (outcome) => this.deps.metrics.billingPriceEvidence.inc({ outcome }),
+    };
+  }
+
   /**
    * Decodes, validates and folds one partition's records; refusals become dead letters. The hot
    * path: synchronous once the writer schema of an id is cached (the registry is asked only for an
    * id not seen yet), and it creates no function per record (tsx keeps function names, which makes
    * every closure creation a defineProperty call).
    */
-  private async ingestBatch<T>(codec: WireCodec<T>, fold: SourceFold<T>, task: StageOneTask, { topic, partition, messages }: Batch, id: string, now: number, letters: DeadLetter[]): Promise<number> {
+  private async ingestBatch({ source, codec }: FamilyInput, context: FoldContext, { topic, partition, messages }: Batch, letters: DeadLetter[]): Promise<number> {
     let accepted = 0;
-    // One position object for the batch: whatever keeps a position copies its values.
-    const position: SourcePosition = { partition: id, offset: 0 };
+    const { position, task } = context;
     for (const message of messages) {
       position.offset = Number(message.offset);
+      context.brokerTime = Number(message.timestamp);
       const decoded = codec.decodeKnown(message.value) ?? (await codec.decode(message.value));
-      const refusal = decoded.ok ? fold.call(this, decoded.value, Number(message.timestamp), task, position, now) : decoded;
+      const refusal = decoded.ok ? source.fold(decoded.value, context) : decoded;
       if (refusal === undefined) {
         accepted += 1;
         continue;
@@ -223,45 +221,6 @@ export class StageOneRunner extends StageRunner {
       letters.push({ reason: refusal.reason, detail: refusal.detail, topic, partition, offset: message.offset, timestamp: message.timestamp, key: message.key, value: message.value, headers: message.headers });
     }
     return accepted;
-  }
-
-  private lateRefusal(eventTime: number, lateness: number): Refusal {
-    return { reason: 'late', detail: `event time ${new Date(eventTime).toISOString()} is behind the watermark by more than the allowed lateness (${lateness} ms)` };
-  }
-
-  private telemetryOutcome(outcome: AddOutcome, eventTime: number): Refusal | undefined {
-    return outcome === 'late' ? this.lateRefusal(eventTime, this.deps.config.windows.telemetry.allowedLatenessMs) : undefined;
-  }
-
-  private foldTokenUsage(e: TokenUsage, brokerTime: number, task: StageOneTask, position: SourcePosition, now: number): Refusal | undefined {
-    const valid = validateTokenUsage(e, brokerTime, this.limits);
-    if (!valid.ok) return valid;
-    return this.telemetryOutcome(task.addTokenUsage(e, position, now), e.event_time);
-  }
-
-  private foldGpuSample(e: GpuSample, brokerTime: number, task: StageOneTask, position: SourcePosition, now: number): Refusal | undefined {
-    const valid = validateGpuSample(e, brokerTime, this.limits);
-    if (!valid.ok) return valid;
-    return this.telemetryOutcome(task.addGpuSample(e, position, now), e.event_time);
-  }
-
-  private foldQueueSample(e: QueueSample, brokerTime: number, task: StageOneTask, position: SourcePosition, now: number): Refusal | undefined {
-    const valid = validateQueueSample(e, brokerTime, this.limits);
-    if (!valid.ok) return valid;
-    return this.telemetryOutcome(task.addQueueSample(e, position, now), e.event_time);
-  }
-
-  private queueBillingLine(e: BillingCost, brokerTime: number, task: StageOneTask, position: SourcePosition): Refusal | undefined {
-    const valid = validateBillingLine(e, brokerTime, this.limits);
-    if (!valid.ok) return valid;
-    const lateness = this.deps.config.windows.billingAllowedLatenessMs;
-    if (e.ChargePeriodEnd + lateness < task.currentWatermark) return this.lateRefusal(e.ChargePeriodEnd, lateness);
-    // Processed now, committable only once allocated (the billing queue holds the offset back) and
-    // once the window its SKU's price went into has closed (the task's window store holds it).
-    this.deps.metrics.billingPriceEvidence.inc({ outcome: task.addBillingLine(e, position) });
-    this.billing.get(task.task)!.add(toBillingLine(e), position);
-    this.attribution.remember(e);
-    return undefined;
   }
 
   protected advance(): void {
@@ -294,7 +253,7 @@ export class StageOneRunner extends StageRunner {
   protected async flushOutputs(): Promise<void> {
     if (this.outgoing.length > 0) {
       const batch = this.outgoing;
-      const messages = await Promise.all(batch.map(async (m) => ({ key: m.key, value: await this.codecs.partial.encode(m.value), partition: m.partition })));
+      const messages = await Promise.all(batch.map(async (m) => ({ key: m.key, value: await this.partialCodec.encode(m.value), partition: m.partition })));
       await sendInChunks(this.deps.producer, this.deps.config.topics.partials, messages);
       this.outgoing = this.outgoing.slice(batch.length);
     }
