@@ -12,6 +12,7 @@ import { actionRow, alertRow, modelRollupRow, ownerSpendRow, providerSpendRow, T
 import type { Logger } from '../observability/logger.js';
 import { insertRecorder, type Metrics } from '../observability/metrics.js';
 import { partitionId, StageRunner } from './stage-runner.js';
+import { TopicOutput, type OutputSink } from './output-sink.js';
 
 export interface StageTwoDeps {
   config: CostlineConfig;
@@ -49,14 +50,18 @@ export class StageTwoRunner extends StageRunner {
   private readonly codec: WireCodec<PartialRollup>;
   private readonly writers = new Map<string, TableWriter<MergedRollup>>();
   private readonly alertWriter: TableWriter<Alert>;
-  private readonly alertPublisher: AlertPublisher;
+  private readonly alertTopic: TopicOutput<Alert>;
   private readonly deadLetters: DeadLetterPublisher;
   private readonly detectors: DetectorSet;
   private readonly playbook: PlaybookEngine | undefined;
   private readonly actionWriter: TableWriter<PlaybookAction>;
-  private readonly actionPublisher: ActionPublisher;
-  private pendingAlerts: Alert[] = [];
-  private pendingActions: PlaybookAction[] = [];
+  private readonly actionTopic: TopicOutput<PlaybookAction>;
+  /**
+   * Outputs in flush order: rollups first, then alerts (topic, then table), then actions (topic,
+   * then table), so an alert never points at a rollup that is not there and an action never at an
+   * alert. A failed flush stops at the failing output; the next retries from there.
+   */
+  private readonly outputs: OutputSink[];
 
   constructor(private readonly deps: StageTwoDeps) {
     const { config } = deps;
@@ -69,12 +74,23 @@ export class StageTwoRunner extends StageRunner {
       }
     }
     this.alertWriter = new TableWriter(deps.clickhouse, config.clickhouse.database, 'alerts', alertRow, config.sink.maxBatchRows, onInsert);
-    this.alertPublisher = new AlertPublisher(deps.producer, config.topics.alerts, new WireCodec(deps.registry, contracts.alert, valueSubject(config.topics.alerts)));
+    const alertPublisher = new AlertPublisher(deps.producer, config.topics.alerts, new WireCodec(deps.registry, contracts.alert, valueSubject(config.topics.alerts)));
+    this.alertTopic = new TopicOutput(config.topics.alerts, (alerts) => alertPublisher.publish(alerts), (alert) => {
+      this.deps.metrics.alerts.inc({ rule: alert.rule, status: alert.status });
+      this.deps.onAlert?.(alert);
+    });
     this.deadLetters = new DeadLetterPublisher(deps.producer, config.topics.dlq);
     this.detectors = new DetectorSet(config.detectors, { latencyRegression: config.detectors.latencyRegression });
     this.playbook = config.playbook.enabled ? new PlaybookEngine(parsePlaybook(...readPlaybookFile(config.playbook.file))) : undefined;
     this.actionWriter = new TableWriter(deps.clickhouse, config.clickhouse.database, 'actions', actionRow, config.sink.maxBatchRows, onInsert);
-    this.actionPublisher = new ActionPublisher(deps.producer, config.topics.actions, new WireCodec(deps.registry, contracts.action, valueSubject(config.topics.actions)));
+    const actionPublisher = new ActionPublisher(deps.producer, config.topics.actions, new WireCodec(deps.registry, contracts.action, valueSubject(config.topics.actions)));
+    this.actionTopic = new TopicOutput(config.topics.actions, (actions) => actionPublisher.publish(actions), (action) => this.deps.onAction?.(action));
+    this.outputs = [...this.writers.values(), this.alertTopic, this.alertWriter, this.actionTopic, this.actionWriter];
+  }
+
+  /** The outputs' names in flush order (topics and tables), as pipeline/topology.ts shows them. */
+  get outputOrder(): string[] {
+    return this.outputs.map((output) => output.name);
   }
 
   get stateSize(): number {
@@ -158,10 +174,10 @@ export class StageTwoRunner extends StageRunner {
     const watermark = Math.min(...[...this.mergers.values()].map((m) => m.watermark));
     if (Number.isFinite(watermark)) alerts.push(...this.detectors.advance(watermark));
     for (const alert of alerts) {
-      this.pendingAlerts.push(alert);
+      this.alertTopic.add(alert);
       this.alertWriter.add(alert);
       for (const action of this.playbook?.decide(alert) ?? []) {
-        this.pendingActions.push(action);
+        this.actionTopic.add(action);
         this.actionWriter.add(action);
       }
     }
@@ -169,29 +185,13 @@ export class StageTwoRunner extends StageRunner {
   }
 
   protected pendingOutputs(): number {
-    let pending = this.pendingAlerts.length + this.pendingActions.length;
-    for (const writer of this.writers.values()) pending += writer.pending;
+    let pending = 0;
+    for (const output of this.outputs) pending += output.pending;
     return pending;
   }
 
-  /** Rollups first, then alerts (topic, then table): an alert never points at a rollup that is not there. */
   protected async flushOutputs(): Promise<void> {
-    for (const writer of this.writers.values()) await writer.flush();
-    if (this.pendingAlerts.length > 0) {
-      await this.alertPublisher.publish(this.pendingAlerts);
-      for (const alert of this.pendingAlerts) {
-        this.deps.metrics.alerts.inc({ rule: alert.rule, status: alert.status });
-        this.deps.onAlert?.(alert);
-      }
-      this.pendingAlerts = [];
-    }
-    await this.alertWriter.flush();
-    if (this.pendingActions.length > 0) {
-      await this.actionPublisher.publish(this.pendingActions);
-      for (const action of this.pendingActions) this.deps.onAction?.(action);
-      this.pendingActions = [];
-    }
-    await this.actionWriter.flush();
+    for (const output of this.outputs) await output.flush();
   }
 
   /** Primes the detectors' baselines from the stored rollups, so a restart has no blind period. */

@@ -35,6 +35,11 @@ export class TableWriter<T> {
     return this.buffer.length;
   }
 
+  /** The table, as an output of a stage is named. */
+  get name(): string {
+    return this.table;
+  }
+
   get stats(): { inserts: number; rows: number } {
     return { inserts: this.inserts, rows: this.rowsWritten };
   }
