@@ -9,6 +9,7 @@ import { registerImportFocusCommand } from './commands/import-focus.js';
 import { registerDetectCommand } from './commands/detect.js';
 import { registerBenchCommand } from './commands/bench.js';
 import { registerRatesCommand } from './commands/rates.js';
+import { registerTopologyCommand } from './commands/topology.js';
 import { ConfigError } from '../config/load.js';
 
 const program = new Command()
@@ -28,6 +29,7 @@ registerImportFocusCommand(program);
 registerDetectCommand(program);
 registerBenchCommand(program);
 registerRatesCommand(program);
+registerTopologyCommand(program);
 
 try {
   await program.parseAsync(process.argv);
