@@ -26,7 +26,8 @@ export interface DeadLetter {
 /** Sends refused records to the dead-letter topic; a batch is acknowledged before its offsets commit. */
 export class DeadLetterPublisher {
   constructor(
-    private readonly producer: Producer,
+    /** A producer, or a transaction of one. */
+    private readonly producer: Pick<Producer, 'send'>,
     private readonly topic: string,
   ) {}
 

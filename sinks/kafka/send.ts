@@ -7,7 +7,7 @@ const MAX_CHUNK_BYTES = 512 * 1024;
  * Sends many messages as several requests, each under the broker's batch size limit, in order:
  * a flush of thousands of records must not fail as one oversized batch forever.
  */
-export async function sendInChunks(producer: Producer, topic: string, messages: Message[]): Promise<void> {
+export async function sendInChunks(producer: Pick<Producer, 'send'>, topic: string, messages: Message[]): Promise<void> {
   let chunk: Message[] = [];
   let bytes = 0;
   for (const message of messages) {
